@@ -1,0 +1,79 @@
+/**
+ * The sensor's event schema: one typed, versioned contract shared by the sensor (which emits these as JSON lines and
+ * later over NATS) and the collector (which validates and stores them).
+ *
+ * Rules of the contract:
+ * - `v` is the schema version; a breaking change bumps it and the collector accepts both for a transition period.
+ * - Every raw protocol code travels with its decoded name (`func: 3, funcName: 'Read Holding Registers'`).
+ * - Ids are deterministic (`<flow id>:<counter>`), never random, so replays produce identical output.
+ * - Times are ISO-8601 UTC strings with microseconds plus the exact nanosecond remainder in `tsNs`
+ *   (pcapng can carry nanoseconds; a JS number cannot hold epoch nanoseconds exactly).
+ */
+export const EVENT_SCHEMA_VERSION = 1 as const;
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+  mac?: string;
+}
+
+export type EventKind = 'modbus.transaction' | 'anomaly' | 'flow.start' | 'flow.end';
+
+export interface EventBase {
+  v: typeof EVENT_SCHEMA_VERSION;
+  kind: EventKind;
+  /** `<flow id>:<per-flow counter>`: unique within a sensor, identical on replay. */
+  id: string;
+  sensor: string;
+  flow: string;
+  /** Packet time of the event, ISO-8601 UTC with microseconds. */
+  ts: string;
+  /** Nanoseconds within the second of `ts` (exact, for pcapng nanosecond captures). */
+  tsNs: number;
+  /** Client (initiator) and server side of the flow. */
+  client: Endpoint;
+  server: Endpoint;
+  vlan?: number;
+  /** Application protocol of the flow. */
+  proto: 'modbus' | 's7comm' | 's7comm-plus' | 'opcua' | 'tcp' | 'udp';
+}
+
+export interface ModbusTransactionEvent extends EventBase {
+  kind: 'modbus.transaction';
+  proto: 'modbus';
+  /** Decoded request/response pair; shape owned by protocols/modbus/types.ts. */
+  modbus: Record<string, unknown>;
+}
+
+export interface AnomalyEvent extends EventBase {
+  kind: 'anomaly';
+  anomaly: {
+    /** `<protocol>.<kind>`, e.g. `modbus.invalid_length`, `tcp.gap`. */
+    name: string;
+    protocol: string;
+    /** 0 = client→server, 1 = server→client, null when not tied to a direction. */
+    dir: 0 | 1 | null;
+    detail: string;
+    /** Protocol specifics (transaction id, unit id, function code and name, ...). */
+    fields?: Record<string, unknown>;
+  };
+}
+
+export interface FlowEvent extends EventBase {
+  kind: 'flow.start' | 'flow.end';
+  flowStats?: {
+    packets: [number, number];
+    bytes: [number, number];
+    reason?: string;
+  };
+}
+
+export type SensorEvent = ModbusTransactionEvent | AnomalyEvent | FlowEvent;
+
+/** Formats a packet time as the schema's `ts` string. */
+export function formatEventTime(tsSec: number, tsNsec: number): string {
+  const ms = tsSec * 1000 + Math.floor(tsNsec / 1_000_000);
+  const iso = new Date(ms).toISOString(); // yyyy-mm-ddThh:mm:ss.mmmZ
+  const micros = Math.floor(tsNsec / 1000) % 1000;
+  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+}
