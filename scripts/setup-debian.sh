@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 machine (run as root, Node 20 already present) for building and testing the project:
+# the system packages the sensor and its tests use, then `npm ci` when node_modules is missing or stale.
+# Idempotent and non-interactive (CI has no stdin). When everything is installed it never touches apt.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+# nats-server: collector tests; libpcap-dev: builds the `cap` live-capture addon; tcpdump/tshark/tcpreplay: capture,
+# reference dissection and replay in tests; mbpoll/python3-pymodbus: real Modbus peers; iproute2: netns/veth.
+PACKAGES=(nats-server libpcap-dev tcpdump tshark tcpreplay mbpoll python3-pymodbus iproute2)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+
+apt_msg="apt: all ${#PACKAGES[@]} packages present"
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup-debian: missing packages (${missing[*]}) and not root: run as root" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # tshark's postinst asks whether non-root users may capture; answer it up front so nothing prompts.
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_msg="apt: installed ${missing[*]}"
+fi
+
+npm_msg="npm: node_modules up to date"
+# npm writes node_modules/.package-lock.json on every install: older than package-lock.json means stale.
+if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  # allowScripts in package.json lets `cap` run its node-gyp build (against libpcap-dev, installed above).
+  if npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>/tmp/setup-debian-npm-ci.err; then
+    npm_msg="npm: ran npm ci"
+  else
+    # The registry reachable here lacks some platform-only optional packages (e.g. @biomejs/cli-win32-x64), so the
+    # lock file cannot list them and `npm ci` rejects it as out of sync; `npm install` skips them and, measured here,
+    # leaves package-lock.json byte-identical.
+    npm install --no-audit --no-fund --loglevel=error >/dev/null
+    npm_msg="npm: npm ci refused the lock file ($(grep -m1 -o 'Missing: [^ ]*' /tmp/setup-debian-npm-ci.err || echo error)), ran npm install"
+  fi
+fi
+
+echo "setup-debian: ${apt_msg}; ${npm_msg}"
