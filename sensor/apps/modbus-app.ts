@@ -1,0 +1,94 @@
+/**
+ * Glue between the flow layer and the Modbus/TCP parser: one `ModbusFlowContext` per Modbus flow, one shared
+ * listener per pipeline that turns parser callbacks into counters (always) and JSON events (only when an event
+ * sink is attached, so the counting path allocates nothing per PDU).
+ */
+import { decodeFramedPdu } from '../../protocols/modbus/decode.ts';
+import { type ModbusListener, ModbusParser } from '../../protocols/modbus/parser.ts';
+import type { ModbusAnomaly, ModbusParserOptions, ModbusPdu, ModbusTransaction } from '../../protocols/modbus/types.ts';
+import type { EventFactory } from '../event-factory.ts';
+import type { Flow } from '../flow/flow.ts';
+import type { ModbusCounters } from '../summary.ts';
+
+const FC_ENCAPSULATED_INTERFACE = 43;
+const MEI_READ_DEVICE_ID = 14;
+
+export class ModbusFlowContext {
+  /** Bit 0: a PDU went client→server; bit 1: server→client (for the talkers list). */
+  talkerBits = 0;
+  readonly parser: ModbusParser<ModbusFlowContext>;
+
+  /**
+   * @param swap 1 when the Modbus roles are the reverse of the TCP roles: the endpoint on port 502 opened the
+   *   connection, yet whatever it sends is, by the port, a response (tshark and every Modbus device see it so).
+   *   Parser direction = TCP direction XOR swap.
+   */
+  constructor(
+    readonly flow: Flow,
+    listener: ModbusListener<ModbusFlowContext>,
+    options: ModbusParserOptions,
+    readonly swap: 0 | 1,
+  ) {
+    this.parser = new ModbusParser(listener, this, options);
+  }
+}
+
+export class ModbusApp implements ModbusListener<ModbusFlowContext> {
+  constructor(
+    private readonly counters: ModbusCounters,
+    private readonly events: EventFactory | null,
+  ) {}
+
+  pdu(ctx: ModbusFlowContext, pdu: ModbusPdu): void {
+    this.counters.countPdu(pdu.dir === 1, pdu.unit, pdu.func, pdu.isException, pdu.exceptionCode);
+    const bit = pdu.dir === 0 ? 1 : 2;
+    if ((ctx.talkerBits & bit) === 0) {
+      ctx.talkerBits |= bit;
+      const tcpDir = (pdu.dir ^ ctx.swap) as 0 | 1;
+      this.counters.countTalker(ctx.flow.srcIp(tcpDir), ctx.flow.dstIp(tcpDir));
+    }
+    // Device identification strings are inventory evidence: decode them on the spot (rare PDUs, allocation is fine).
+    if (pdu.dir === 1 && !pdu.isException && pdu.func === FC_ENCAPSULATED_INTERFACE && pdu.len > 1) {
+      if (pdu.buf[pdu.off + 1] === MEI_READ_DEVICE_ID) {
+        const decoded = decodeFramedPdu(pdu);
+        for (const obj of decoded.objects ?? []) this.counters.addDeviceIdentification(obj.id, obj.value);
+      }
+    }
+  }
+
+  transaction(ctx: ModbusFlowContext, tx: ModbusTransaction): void {
+    this.counters.transactions++;
+    if (this.events === null) return;
+    const tsSec = tx.requestTsSec >= 0 ? tx.requestTsSec : tx.responseTsSec;
+    const tsNsec = tx.requestTsSec >= 0 ? tx.requestTsNsec : tx.responseTsNsec;
+    const modbus: Record<string, unknown> = {
+      kind: tx.kind,
+      reason: tx.reason,
+      tid: tx.tid,
+      unit: tx.unit,
+      func: tx.func,
+      funcName: tx.funcName,
+      category: tx.category,
+    };
+    if (tx.isException) {
+      modbus.exceptionCode = tx.exceptionCode;
+      modbus.exceptionName = tx.exceptionName;
+    }
+    if (tx.rttNs >= 0) modbus.rttUs = Math.round(tx.rttNs / 1000);
+    if (tx.request) modbus.request = tx.request;
+    if (tx.response) modbus.response = tx.response;
+    this.events.emit(this.events.base(ctx.flow, 'modbus.transaction', 'modbus', tsSec, tsNsec, { modbus }));
+  }
+
+  anomaly(ctx: ModbusFlowContext, a: ModbusAnomaly): void {
+    const name = `modbus.${a.kind}`;
+    this.counters.countAnomaly(name);
+    if (this.events === null) return;
+    const fields: Record<string, unknown> = {};
+    if (a.tid >= 0) fields.tid = a.tid;
+    if (a.unit >= 0) fields.unit = a.unit;
+    if (a.func >= 0) fields.func = a.func;
+    if (a.value >= 0) fields.value = a.value;
+    this.events.anomaly(ctx.flow, 'modbus', name, a.dir, a.detail, a.tsSec, a.tsNsec, fields);
+  }
+}

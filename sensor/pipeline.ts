@@ -1,0 +1,259 @@
+/**
+ * The sensor's packet path: capture batch → link decode → flow table → TCP reassembly → protocol detection →
+ * protocol parser → counters (always) and events (when a sink is attached).
+ *
+ * Everything per packet works on reused objects (one PacketView, flows found by numeric hash, in-order TCP payload
+ * delivered as a view of the batch buffer), so the steady state allocates nothing per packet.
+ */
+
+import { LinkDecoder, type LinkDecoderOptions } from '../protocols/link/decode.ts';
+import { DECODE_OK, PacketView } from '../protocols/link/packet-view.ts';
+import { probeModbus, probeModbusFraming } from '../protocols/modbus/probe.ts';
+import type { ModbusParserOptions } from '../protocols/modbus/types.ts';
+import { ModbusApp, ModbusFlowContext } from './apps/modbus-app.ts';
+import type { PacketBatch } from './capture/source.ts';
+import { EventFactory, type EventSink } from './event-factory.ts';
+import type { Flow } from './flow/flow.ts';
+import { type FlowEndReason, FlowTable, type FlowTableOptions } from './flow/flow-table.ts';
+import { TcpReassembler, type TcpReassemblerOptions } from './flow/tcp-reassembler.ts';
+import { ModbusCounters } from './summary.ts';
+
+/** flow.appState values: what the pipeline knows about a flow's application protocol. */
+export const APP_UNDECIDED = 0;
+export const APP_MODBUS = 1;
+/** Probed and not a protocol we decode (or not worth probing further): bytes are dropped cheaply. */
+export const APP_IGNORED = 2;
+
+export const MODBUS_PORT = 502;
+/** Segments probed on a flow before giving up on it (a capture may start mid-ADU; the next segment usually aligns). */
+const PROBE_ATTEMPTS = 4;
+/** Bytes kept per direction while a probe needs more data. */
+const PROBE_HOLD_BYTES = 16;
+/** Packets between flow/transaction expiry sweeps. */
+const EXPIRE_EVERY = 4096;
+
+const DETAIL_REVERSED =
+  'the endpoint on port 502 opened the TCP connection; Modbus roles follow the port (what it sends are responses)';
+
+export interface PipelineOptions {
+  sensorId?: string;
+  flows?: FlowTableOptions;
+  tcp?: TcpReassemblerOptions;
+  link?: LinkDecoderOptions;
+  modbus?: ModbusParserOptions;
+  /** Where events go; null (default) counts only. */
+  events?: EventSink | null;
+}
+
+/** Bytes a probe asked to see more of, held while the flow is undecided. Allocated only in that case. */
+class ProbeState {
+  readonly held = [new Uint8Array(PROBE_HOLD_BYTES), new Uint8Array(PROBE_HOLD_BYTES)] as const;
+  readonly heldLen = [0, 0];
+  attempts = 0;
+}
+
+export class PipelineStats {
+  packets = 0;
+  bytes = 0;
+  decodeErrors = 0;
+  notIp = 0;
+  tcpPackets = 0;
+  udpPackets = 0;
+  otherIpPackets = 0;
+  modbusFlows = 0;
+  ignoredFlows = 0;
+  /** Flows on the Modbus port whose bytes are not Modbus (the parser is not run on them). */
+  nonModbusOnModbusPort = 0;
+  lastTsSec = 0;
+}
+
+export class Pipeline {
+  readonly stats = new PipelineStats();
+  readonly modbus = new ModbusCounters();
+  readonly link: LinkDecoder;
+  readonly flows: FlowTable;
+  readonly tcp: TcpReassembler;
+
+  private readonly view = new PacketView();
+  private readonly events: EventFactory | null;
+  private readonly modbusApp: ModbusApp;
+  private readonly modbusOptions: ModbusParserOptions;
+  /** Live Modbus contexts, for transaction expiry sweeps. */
+  private readonly modbusContexts = new Set<ModbusFlowContext>();
+  private sinceExpire = 0;
+
+  constructor(options: PipelineOptions = {}) {
+    const sink = options.events ?? null;
+    this.events = sink === null ? null : new EventFactory(options.sensorId ?? 'local', sink);
+    this.link = new LinkDecoder(options.link);
+    this.flows = new FlowTable(options.flows, {
+      flowEnd: (flow, reason, tsSec) => this.onFlowEnd(flow, reason, tsSec),
+    });
+    this.tcp = new TcpReassembler(
+      this.flows,
+      {
+        data: (flow, dir, buf, off, len, tsSec, tsNsec) => this.onData(flow, dir, buf, off, len, tsSec, tsNsec),
+        gap: (flow, dir, bytes) => this.onGap(flow, dir, bytes),
+      },
+      options.tcp,
+    );
+    // Detailed decoding of each transaction costs allocations; do it only when events are wanted.
+    this.modbusOptions = { decode: sink !== null, ...options.modbus };
+    this.modbusApp = new ModbusApp(this.modbus, this.events);
+  }
+
+  processBatch(batch: PacketBatch): void {
+    const view = this.view;
+    const link = this.link;
+    const data = batch.data;
+    const st = this.stats;
+    for (let i = 0; i < batch.count; i++) {
+      const tsSec = batch.tsSec[i] ?? 0;
+      const tsNsec = batch.tsNsec[i] ?? 0;
+      const caplen = batch.caplen[i] ?? 0;
+      st.packets++;
+      st.bytes += caplen;
+      const status = link.decode(batch.linkType[i] ?? 0, data, batch.offset[i] ?? 0, caplen, tsSec, view);
+      if (status !== DECODE_OK) {
+        if (status === 1) st.notIp++;
+        else if (status !== 5) st.decodeErrors++;
+        continue;
+      }
+      st.lastTsSec = tsSec;
+      const proto = view.ipProto;
+      if (proto === 6) {
+        st.tcpPackets++;
+        const flow = this.flows.lookup(view, tsSec, tsNsec);
+        this.tcp.handle(flow, flow.lastDir, view, tsSec, tsNsec);
+      } else if (proto === 17) {
+        st.udpPackets++;
+        this.flows.lookup(view, tsSec, tsNsec);
+      } else {
+        st.otherIpPackets++;
+      }
+      if (++this.sinceExpire >= EXPIRE_EVERY) this.expire(tsSec);
+    }
+  }
+
+  /** Ends every flow (flushing parsers: open requests become unanswered). Call once at the end of the input. */
+  finish(): void {
+    this.flows.flush(this.stats.lastTsSec);
+  }
+
+  private expire(tsSec: number): void {
+    this.sinceExpire = 0;
+    this.flows.expire(tsSec);
+    for (const ctx of this.modbusContexts) ctx.parser.expire(tsSec);
+  }
+
+  private onData(
+    flow: Flow,
+    dir: 0 | 1,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    tsSec: number,
+    tsNsec: number,
+  ): void {
+    const state = flow.appState;
+    if (state === APP_MODBUS) {
+      const ctx = flow.app as ModbusFlowContext;
+      ctx.parser.data((dir ^ ctx.swap) as 0 | 1, buf, off, len, tsSec, tsNsec);
+    } else if (state === APP_UNDECIDED) {
+      this.detect(flow, dir, buf, off, len, tsSec, tsNsec);
+    }
+  }
+
+  private onGap(flow: Flow, dir: 0 | 1, bytes: number): void {
+    if (flow.appState === APP_MODBUS) {
+      const ctx = flow.app as ModbusFlowContext;
+      ctx.parser.gap((dir ^ ctx.swap) as 0 | 1, bytes);
+    } else if (flow.appState === APP_UNDECIDED && flow.app instanceof ProbeState) {
+      flow.app.heldLen[dir] = 0; // held bytes no longer join up with what follows
+    }
+  }
+
+  /**
+   * Protocol detection by payload probe, with the port as a hint: Modbus/TCP is recognised on any port (the
+   * benchmark capture uses 15020), and bytes on port 502 that do not look like Modbus are never fed to the parser.
+   */
+  private detect(
+    flow: Flow,
+    dir: 0 | 1,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    tsSec: number,
+    tsNsec: number,
+  ): void {
+    let probeBuf = buf;
+    let probeOff = off;
+    let probeLen = len;
+    const probe = flow.app instanceof ProbeState ? flow.app : null;
+    const held = probe === null ? 0 : (probe.heldLen[dir] ?? 0);
+    if (probe !== null && held > 0) {
+      // Rare: the previous segment was too short to decide. Join it with the start of this one (copy is bounded).
+      const joined = new Uint8Array(held + Math.min(len, PROBE_HOLD_BYTES));
+      joined.set(probe.held[dir].subarray(0, held));
+      joined.set(buf.subarray(off, off + joined.length - held), held);
+      probeBuf = joined;
+      probeOff = 0;
+      probeLen = joined.length;
+    }
+    const onModbusPort = flow.serverPort === MODBUS_PORT || flow.clientPort === MODBUS_PORT;
+    const verdict = onModbusPort
+      ? probeModbusFraming(probeBuf, probeOff, probeLen)
+      : probeModbus(probeBuf, probeOff, probeLen);
+    if (verdict === 1) {
+      const swap = flow.clientPort === MODBUS_PORT && flow.serverPort !== MODBUS_PORT ? 1 : 0;
+      const ctx = new ModbusFlowContext(flow, this.modbusApp, this.modbusOptions, swap);
+      flow.app = ctx;
+      flow.appProto = 'modbus';
+      flow.appState = APP_MODBUS;
+      this.modbusContexts.add(ctx);
+      this.stats.modbusFlows++;
+      if (swap === 1) {
+        this.modbus.countAnomaly('modbus.reversed_roles');
+        this.events?.anomaly(flow, 'modbus', 'modbus.reversed_roles', null, DETAIL_REVERSED, tsSec, tsNsec);
+      }
+      const mdir = (dir ^ swap) as 0 | 1;
+      if (held > 0 && probe !== null) ctx.parser.data(mdir, probe.held[dir], 0, held, tsSec, tsNsec);
+      ctx.parser.data(mdir, buf, off, len, tsSec, tsNsec);
+      return;
+    }
+    const state = probe ?? new ProbeState();
+    flow.app = state;
+    if (verdict === 2 && held + len <= PROBE_HOLD_BYTES) {
+      state.held[dir].set(buf.subarray(off, off + len), held);
+      state.heldLen[dir] = held + len;
+      return;
+    }
+    state.heldLen[dir] = 0;
+    if (++state.attempts < PROBE_ATTEMPTS) return;
+    flow.appState = APP_IGNORED;
+    flow.app = null;
+    this.stats.ignoredFlows++;
+    if (onModbusPort) {
+      this.stats.nonModbusOnModbusPort++;
+      this.modbus.countAnomaly('modbus.non_modbus_traffic');
+      this.events?.anomaly(
+        flow,
+        'modbus',
+        'modbus.non_modbus_traffic',
+        dir,
+        'traffic on the Modbus/TCP port does not parse as Modbus/TCP; not decoded',
+        tsSec,
+        tsNsec,
+      );
+    }
+  }
+
+  private onFlowEnd(flow: Flow, _reason: FlowEndReason, tsSec: number): void {
+    if (flow.appState === APP_MODBUS) {
+      const ctx = flow.app as ModbusFlowContext;
+      ctx.parser.end(tsSec);
+      this.modbusContexts.delete(ctx);
+    }
+    flow.app = null;
+  }
+}

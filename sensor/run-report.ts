@@ -1,0 +1,42 @@
+/**
+ * The per-input report of a pipeline run: what `--summary` prints for each file (and for a live session).
+ * Top-level keys mirror the `.truth.json` files of ../shared/pcaps (`frames`, `modbus.*`) so they can be compared
+ * directly; the rest is the sensor's own health (decode, flow, reassembly and parser counters).
+ */
+
+import type { CaptureStats } from './capture/source.ts';
+import type { Pipeline } from './pipeline.ts';
+import type { ModbusSummary } from './summary.ts';
+
+export interface RunReport {
+  file?: string;
+  format?: string;
+  frames: number;
+  modbus: ModbusSummary;
+  health: {
+    capture: CaptureStats | null;
+    link: Record<string, unknown>;
+    flows: Record<string, unknown>;
+    tcp: Record<string, unknown>;
+    pipeline: Record<string, unknown>;
+  };
+  error?: { code: string; message: string; byteOffset: number | null };
+}
+
+export function buildReport(pipeline: Pipeline, capture: CaptureStats | null): RunReport {
+  const { fragments, nonIpByEthertype, ...link } = pipeline.link.stats as unknown as Record<string, unknown> & {
+    fragments: unknown;
+    nonIpByEthertype: Map<number, number>;
+  };
+  return {
+    frames: pipeline.stats.packets,
+    modbus: pipeline.modbus.toJSON(),
+    health: {
+      capture,
+      link: { ...link, fragments, nonIpByEthertype: Object.fromEntries(nonIpByEthertype ?? []) },
+      flows: { ...pipeline.flows.stats },
+      tcp: { ...pipeline.tcp.stats },
+      pipeline: { ...pipeline.stats },
+    },
+  };
+}
