@@ -1,7 +1,7 @@
 /** The work behind `otsensor read` and `otsensor live` (argument parsing lives in main.ts). */
 import { stat } from 'node:fs/promises';
 import type { SensorEvent } from '../../protocols/wire/events.ts';
-import { openCaptureFile } from '../capture/file-source.ts';
+import { analyseFile, drainSource } from '../analyse-file.ts';
 import { openLiveCapture } from '../capture/live-source.ts';
 import { CaptureError, type CaptureSource } from '../capture/source.ts';
 import type { EventSink } from '../event-factory.ts';
@@ -35,35 +35,6 @@ class JsonLinesSink implements EventSink {
   }
 }
 
-/** Runs one capture source through a fresh pipeline; damage ends the input but keeps every packet before it. */
-async function runSource(
-  source: CaptureSource,
-  pipeline: Pipeline,
-  sink: JsonLinesSink | null,
-  progress: ProgressBar | null,
-): Promise<CaptureError | null> {
-  let failure: CaptureError | null = null;
-  try {
-    for await (const batch of source.batches()) {
-      pipeline.processBatch(batch);
-      if (sink) await sink.flush();
-      if (progress) {
-        const s = source.stats();
-        progress.update(s.inputBytes, s.packets);
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof CaptureError)) throw err;
-    failure = err;
-  } finally {
-    await source.close();
-  }
-  pipeline.finish();
-  if (sink) await sink.flush();
-  progress?.done();
-  return failure;
-}
-
 export async function runRead(files: string[], options: ReadOptions): Promise<number> {
   const sink = options.events ? new JsonLinesSink() : null;
   const reports: RunReport[] = [];
@@ -71,28 +42,32 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
   let frames = 0;
   let failed = 0;
   for (const file of files) {
-    const pipeline = new Pipeline({ sensorId: options.sensorId, events: sink });
-    let report: RunReport;
+    let size: number | null = null;
     try {
-      const source = await openCaptureFile(file);
-      let size: number | null = null;
-      if (!source.compressed) size = (await stat(file)).size;
-      const progress = options.progress ? new ProgressBar(file, size) : null;
-      const failure = await runSource(source, pipeline, sink, progress);
-      report = { file, format: source.format, ...buildReport(pipeline, source.stats()) };
-      if (failure) {
-        failed++;
-        report.error = { code: failure.code, message: failure.message, byteOffset: failure.byteOffset };
-        process.stderr.write(
-          `otsensor: ${failure.message} (${pipeline.stats.packets} packets before it were processed)\n`,
-        );
-      }
-    } catch (err) {
-      if (!(err instanceof CaptureError)) throw err;
+      size = (await stat(file)).size;
+    } catch {
+      // analyseFile reports the unreadable file below
+    }
+    const progress = options.progress ? new ProgressBar(file, size) : null;
+    const { pipeline, report, error } = await analyseFile(
+      file,
+      { sensorId: options.sensorId, events: sink },
+      {
+        afterBatch: async (source) => {
+          if (sink) await sink.flush();
+          const s = source.stats();
+          // For .gz files the byte count is of decompressed data, so there is no total to show a percentage of.
+          const gz = 'compressed' in source && source.compressed === true;
+          progress?.update(s.inputBytes, s.packets, gz ? null : size);
+        },
+      },
+    );
+    if (sink) await sink.flush();
+    progress?.done();
+    if (error) {
       failed++;
-      report = { file, ...buildReport(pipeline, null) };
-      report.error = { code: err.code, message: err.message, byteOffset: err.byteOffset };
-      process.stderr.write(`otsensor: ${err.message}\n`);
+      const before = report.frames > 0 ? ` (${report.frames} packets before it were processed)` : '';
+      process.stderr.write(`otsensor: ${error.message}${before}\n`);
     }
     frames += report.frames;
     mergeModbusCounters(totals, pipeline.modbus);
@@ -132,7 +107,8 @@ export async function runLive(options: LiveOptions): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const timer = options.durationSec === null ? null : setTimeout(stop, options.durationSec * 1000);
-  const failure = await runSource(source, pipeline, sink, null);
+  const failure = await drainSource(source, pipeline, { afterBatch: () => sink?.flush() });
+  if (sink) await sink.flush();
   if (timer) clearTimeout(timer);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);

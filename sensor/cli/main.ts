@@ -83,4 +83,10 @@ async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
+// A reader that stops early (`otsensor read … --events | head`) closes the pipe: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 process.exitCode = await main(process.argv.slice(2));

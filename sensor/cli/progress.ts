@@ -17,15 +17,15 @@ export class ProgressBar {
 
   private readonly stream: NodeJS.WriteStream;
 
-  update(doneBytes: number, packets: number): void {
+  update(doneBytes: number, packets: number, totalBytes: number | null = this.totalBytes): void {
     if (!this.enabled) return;
     const now = Date.now();
     if (now - this.lastDraw < 200) return;
     this.lastDraw = now;
     const width = 30;
     let bar = '';
-    if (this.totalBytes && this.totalBytes > 0) {
-      const frac = Math.min(1, doneBytes / this.totalBytes);
+    if (totalBytes && totalBytes > 0) {
+      const frac = Math.min(1, doneBytes / totalBytes);
       const filled = Math.round(frac * width);
       bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(1).padStart(5)}%`;
     } else {
