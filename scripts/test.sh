@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
 echo '== biome (lint + format)'
-npx --no-install biome ci .
+npx --no-install biome ci --colors=off .
 echo '== tsc --noEmit'
 npx --no-install tsc --noEmit
 echo '== vitest'
