@@ -22,7 +22,8 @@ const USAGE = `usage:
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
+    // Asked-for help goes to stdout (exit 0); a missing command is a usage error: stderr, so stdout stays JSON-only.
+    (command === undefined ? process.stderr : process.stdout).write(USAGE);
     return command === undefined ? 2 : 0;
   }
   try {
