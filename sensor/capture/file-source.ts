@@ -126,6 +126,8 @@ class FileSource implements CaptureFileSource {
   private readonly counters: CaptureStats = emptyStats();
   private started = false;
   private closed = false;
+  /** A read failure met after the current fill had already placed bytes in the buffer: raised once they are parsed. */
+  private readFailure: CaptureError | null = null;
 
   constructor(
     name: string,
@@ -150,6 +152,7 @@ class FileSource implements CaptureFileSource {
   /** Reads the first bytes and picks the format parser by magic number. */
   async detectFormat(): Promise<void> {
     await this.fill(MAGIC_BYTES);
+    if (this.readFailure !== null && this.end < MAGIC_BYTES) throw this.readFailure;
     const kind = this.compressed ? 'gzip-compressed file' : 'file';
     if (this.end === 0) {
       throw new CaptureError('CAPTURE_UNKNOWN_FORMAT', this.name, `empty ${kind}: not a pcap or pcapng capture`);
@@ -200,6 +203,7 @@ class FileSource implements CaptureFileSource {
           throw new CaptureError(parser.errorCode, this.name, parser.errorMessage, parser.errorOffset);
         }
         if (this.eof) {
+          if (this.readFailure !== null) throw this.readFailure;
           const left = this.end - this.start;
           if (left === 0) return;
           throw new CaptureError(
@@ -263,7 +267,11 @@ class FileSource implements CaptureFileSource {
         this.end += got;
       }
     } catch (err) {
-      throw this.readError(err);
+      const failure = this.readError(err);
+      if (this.end === left) throw failure;
+      // What this fill already read is good (e.g. a cut .gz decompresses fine up to the cut): parse it first.
+      this.readFailure = failure;
+      this.eof = true;
     }
   }
 
