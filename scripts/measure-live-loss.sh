@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Measures packet loss of the live capture source (cap/libpcap) at fixed replay rates.
+# Measures packet loss of the live capture sources at fixed replay rates.
 #
 # Replays the first PACKETS packets of the Modbus benchmark capture over a veth pair whose sending end lives in a
 # private network namespace, with `tcpreplay --pps=RATE`, while on the receiving end (our namespace) both
-#   - scripts/live-count.ts (our live source, counting what it delivers) and
+#   - scripts/live-count.ts (one of our live sources, counting what it delivers) and
 #   - tcpdump -w /dev/null (reference: its "dropped by kernel" line)
-# capture at the same time. Prints per rate: sent, received by us, our loss %, tcpdump's received and kernel drops.
-# Needs root. Env: RATES (default "50000 100000"), PACKETS (default 300000), PCAP (default the shared benchmark).
+# capture at the same time. Each rate is replayed once per source (one after the other, never two of ours at once):
+#   cap   sensor/capture/live-source.ts (the `cap` package, one JS callback per packet)
+#   pcap  sensor/capture/pcap-live-source.ts (our batched libpcap binding; needs `npm run build:native`)
+# Prints per rate and source: sent, received by us, our loss %, our source drops, ifDrops, libpcap's ps_drop as our
+# source reports it (pcap only; "null" for cap, which cannot see it), tcpdump's received and kernel drops.
+# Needs root. Env: RATES (default "50000 100000"), PACKETS (default 300000), PCAP (default the shared benchmark),
+# SOURCES (default "cap pcap").
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RATES=${RATES:-"50000 100000"}
+SOURCES=${SOURCES:-"cap pcap"}
 PACKETS=${PACKETS:-300000}
 PCAP=${PCAP:-$ROOT/../shared/bench/modbus_big.pcap.gz}
 
@@ -54,11 +60,13 @@ ip netns exec "$NS" sysctl -q -w "net.ipv6.conf.$PEER_IF.disable_ipv6=1"
 ip link set "$CAP_IF" up
 ip -n "$NS" link set "$PEER_IF" up
 
-printf '%-8s %-9s %-9s %-13s %-9s %-13s %-13s %-13s %s\n' rate_pps sent ours ours_loss_% src_drops if_drops tcpdump_recv tcpdump_kdrop tcpreplay_actual_pps
+printf '%-8s %-6s %-9s %-9s %-12s %-9s %-9s %-11s %-13s %-13s %s\n' rate_pps source sent ours ours_loss_% \
+  src_drops if_drops ours_kdrop tcpdump_recv tcpdump_kdrop tcpreplay_actual_pps
 for rate in $RATES; do
+for source in $SOURCES; do
   PIDS=()
   # Our source, in its own node process (as the sensor would run).
-  IDLE_MS=2000 node --import tsx scripts/live-count.ts "$CAP_IF" >"$TMP/ours.out" 2>"$TMP/ours.err" &
+  SOURCE=$source IDLE_MS=2000 node --import tsx scripts/live-count.ts "$CAP_IF" >"$TMP/ours.out" 2>"$TMP/ours.err" &
   ours=$!
   PIDS+=("$ours")
   tcpdump -i "$CAP_IF" -B 32768 -w /dev/null >"$TMP/tcpdump.out" 2>"$TMP/tcpdump.err" &
@@ -83,9 +91,11 @@ for rate in $RATES; do
   ours_pk=$(node -e 'const s=JSON.parse(process.argv[1]);console.log(s.packets)' "$stats")
   src_drops=$(node -e 'const s=JSON.parse(process.argv[1]);console.log(s.sourceDrops)' "$stats")
   if_drops=$(node -e 'const s=JSON.parse(process.argv[1]);console.log(s.ifDrops)' "$stats")
+  ours_kdrop=$(node -e 'const s=JSON.parse(process.argv[1]);console.log(s.kernelDrops)' "$stats")
   loss=$(node -e 'const [s,r]=process.argv.slice(1).map(Number);console.log((100*(s-r)/s).toFixed(2))' "$sent" "$ours_pk")
   td_recv=$(grep -o '[0-9]* packets captured' "$TMP/tcpdump.err" | grep -o '^[0-9]*')
   td_drop=$(grep -o '[0-9]* packets dropped by kernel' "$TMP/tcpdump.err" | grep -o '^[0-9]*')
-  printf '%-8s %-9s %-9s %-13s %-9s %-13s %-13s %-13s %s\n' "$rate" "$sent" "$ours_pk" "$loss" "$src_drops" "$if_drops" \
-    "$td_recv" "$td_drop" "$actual"
+  printf '%-8s %-6s %-9s %-9s %-12s %-9s %-9s %-11s %-13s %-13s %s\n' "$rate" "$source" "$sent" "$ours_pk" "$loss" \
+    "$src_drops" "$if_drops" "$ours_kdrop" "$td_recv" "$td_drop" "$actual"
+done
 done

@@ -46,4 +46,20 @@ if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.
   fi
 fi
 
-echo "setup-debian: ${apt_msg}; ${npm_msg}"
+native_msg="native: pcap_batch addon up to date"
+# Our batched libpcap binding (sensor/capture/pcap-live-source.ts): rebuilt when missing or older than its sources.
+ADDON=sensor/capture/native/build/Release/pcap_batch.node
+if [[ ! -f $ADDON || -n $(find sensor/capture/native -maxdepth 1 -newer "$ADDON" \( -name '*.c' -o -name '*.h' -o -name binding.gyp \)) ]]; then
+  # node-gyp ships with npm; the headers come with Node itself (/usr/include/node), so nothing is downloaded.
+  if [[ -z ${npm_config_nodedir:-} && -f /usr/include/node/node_api.h ]]; then
+    export npm_config_nodedir=/usr
+  fi
+  if ! npm run --silent build:native >/tmp/setup-debian-native.log 2>&1; then
+    echo "setup-debian: building the pcap_batch addon failed (npm run build:native):" >&2
+    tail -20 /tmp/setup-debian-native.log >&2
+    exit 1
+  fi
+  native_msg="native: built pcap_batch addon"
+fi
+
+echo "setup-debian: ${apt_msg}; ${npm_msg}; ${native_msg}"
