@@ -17,7 +17,18 @@ export interface Endpoint {
   mac?: string;
 }
 
-export type EventKind = 'modbus.transaction' | 'anomaly' | 'flow.start' | 'flow.end';
+export type EventKind =
+  | 'modbus.transaction'
+  | 's7comm.transaction'
+  | 's7comm_plus.frame'
+  | 'cotp.connect'
+  | 'opcua.transaction'
+  | 'opcua.transport'
+  | 'opcua.secure_channel'
+  | 'opcua.session'
+  | 'anomaly'
+  | 'flow.start'
+  | 'flow.end';
 
 export interface EventBase {
   v: typeof EVENT_SCHEMA_VERSION;
@@ -68,7 +79,58 @@ export interface FlowEvent extends EventBase {
   };
 }
 
-export type SensorEvent = ModbusTransactionEvent | AnomalyEvent | FlowEvent;
+/**
+ * S7comm request/response pair (or an unanswered request, unsolicited response, userdata push): raw codes with names,
+ * decoded request and response (items, blocks, PI service, userdata group/subfunction, SZL records), and `identity`
+ * facts (SZL 0x0011 order numbers / versions, 0x001C names and serials) as asset-inventory evidence. Shape owned by
+ * sensor/apps/s7-app.ts and protocols/s7comm/decode.ts.
+ */
+export interface S7TransactionEvent extends EventBase {
+  kind: 's7comm.transaction';
+  proto: 's7comm';
+  s7comm: Record<string, unknown>;
+}
+
+/** One S7comm-plus frame: version, opcode, function, sequence, session id, integrity part, decodable or not. */
+export interface S7PlusFrameEvent extends EventBase {
+  kind: 's7comm_plus.frame';
+  proto: 's7comm-plus';
+  s7plus: Record<string, unknown>;
+}
+
+/** COTP connection request / confirm with TSAPs (and rack/slot where the TSAP encodes them). */
+export interface CotpConnectEvent extends EventBase {
+  kind: 'cotp.connect';
+  proto: 's7comm';
+  cotp: Record<string, unknown>;
+}
+
+/**
+ * OPC UA events (shapes owned by sensor/apps/opcua-app.ts and protocols/opcua/decode.ts). Raw codes travel with their
+ * names (service NodeId + type name, StatusCode + symbolic name). Secrets never appear: passwords, token data,
+ * nonces and signatures are reported as presence and length only.
+ * - `opcua.transaction`: a request paired with its response by requestId (or unanswered / unsolicited), with the
+ *   decoded bodies when readable (Read/Write node ids and values, Call, Browse, endpoints, ...).
+ * - `opcua.transport`: Hello / Acknowledge / ReverseHello (buffer sizes, endpoint URL) and Error (status + reason).
+ * - `opcua.secure_channel`: OpenSecureChannel request/response (policy URI, sender certificate facts, receiver
+ *   thumbprint, security mode and lifetime when readable, channel and token ids) and CloseSecureChannel.
+ * - `opcua.session`: ActivateSession outcome with the identity token type (Anonymous / UserName / X509 /
+ *   IssuedToken), user name, whether a password is present and its encryption algorithm, and the channel's policy.
+ */
+export interface OpcuaEvent extends EventBase {
+  kind: 'opcua.transaction' | 'opcua.transport' | 'opcua.secure_channel' | 'opcua.session';
+  proto: 'opcua';
+  opcua: Record<string, unknown>;
+}
+
+export type SensorEvent =
+  | ModbusTransactionEvent
+  | OpcuaEvent
+  | S7TransactionEvent
+  | S7PlusFrameEvent
+  | CotpConnectEvent
+  | AnomalyEvent
+  | FlowEvent;
 
 /** Formats a packet time as the schema's `ts` string. */
 export function formatEventTime(tsSec: number, tsNsec: number): string {
