@@ -29,6 +29,7 @@ export const MODBUS_PORT = 502;
 const PROBE_ATTEMPTS = 4;
 /** Bytes kept per direction while a probe needs more data. */
 const PROBE_HOLD_BYTES = 16;
+const DEFAULT_MODBUS_CONTEXT_POOL = 1024;
 /** Packets between flow/transaction expiry sweeps. */
 const EXPIRE_EVERY = 4096;
 
@@ -43,6 +44,11 @@ export interface PipelineOptions {
   modbus?: ModbusParserOptions;
   /** Where events go; null (default) counts only. */
   events?: EventSink | null;
+  /**
+   * Ended Modbus flow contexts (parser, buffers, request slots) kept for reuse by new flows (default 1024; 0 turns
+   * pooling off). Setting one up costs several off-heap buffer allocations, more than a short connection's packets.
+   */
+  modbusContextPool?: number;
 }
 
 /** Bytes a probe asked to see more of, held while the flow is undecided. Allocated only in that case. */
@@ -78,8 +84,15 @@ export class Pipeline {
   private readonly events: EventFactory | null;
   private readonly modbusApp: ModbusApp;
   private readonly modbusOptions: ModbusParserOptions;
-  /** Live Modbus contexts, for transaction expiry sweeps. */
-  private readonly modbusContexts = new Set<ModbusFlowContext>();
+  /**
+   * Live Modbus contexts in creation order, for transaction expiry sweeps: an intrusive list (ctx.livePrev/Next)
+   * rather than a Set, whose iteration allocated an iterator result per context per sweep until optimised.
+   */
+  private liveHead: ModbusFlowContext | null = null;
+  private liveTail: ModbusFlowContext | null = null;
+  /** Ended contexts waiting for reuse (see PipelineOptions.modbusContextPool). */
+  private readonly contextPool: ModbusFlowContext[] = [];
+  private readonly contextPoolMax: number;
   private sinceExpire = 0;
 
   constructor(options: PipelineOptions = {}) {
@@ -100,20 +113,35 @@ export class Pipeline {
     // Detailed decoding of each transaction costs allocations; do it only when events are wanted.
     this.modbusOptions = { decode: sink !== null, ...options.modbus };
     this.modbusApp = new ModbusApp(this.modbus, this.events);
+    const poolMax = options.modbusContextPool ?? DEFAULT_MODBUS_CONTEXT_POOL;
+    if (!Number.isInteger(poolMax) || poolMax < 0) {
+      throw new RangeError(`Pipeline: modbusContextPool must be an integer ≥ 0, got ${poolMax}`);
+    }
+    this.contextPoolMax = poolMax;
   }
 
   processBatch(batch: PacketBatch): void {
     const view = this.view;
     const link = this.link;
+    const flows = this.flows;
+    const tcp = this.tcp;
     const data = batch.data;
     const st = this.stats;
-    for (let i = 0; i < batch.count; i++) {
-      const tsSec = batch.tsSec[i] ?? 0;
-      const tsNsec = batch.tsNsec[i] ?? 0;
-      const caplen = batch.caplen[i] ?? 0;
+    // The batch's columns in locals: the calls below could, as far as the compiler knows, change `batch`, so field
+    // loads inside the loop would be repeated for every packet.
+    const tsSecs = batch.tsSec;
+    const tsNsecs = batch.tsNsec;
+    const caplens = batch.caplen;
+    const offsets = batch.offset;
+    const linkTypes = batch.linkType;
+    const count = batch.count;
+    for (let i = 0; i < count; i++) {
+      const tsSec = tsSecs[i] ?? 0;
+      const tsNsec = tsNsecs[i] ?? 0;
+      const caplen = caplens[i] ?? 0;
       st.packets++;
       st.bytes += caplen;
-      const status = link.decode(batch.linkType[i] ?? 0, data, batch.offset[i] ?? 0, caplen, tsSec, view);
+      const status = link.decode(linkTypes[i] ?? 0, data, offsets[i] ?? 0, caplen, tsSec, view);
       if (status !== DECODE_OK) {
         if (status === 1) st.notIp++;
         else if (status !== 5) st.decodeErrors++;
@@ -123,11 +151,11 @@ export class Pipeline {
       const proto = view.ipProto;
       if (proto === 6) {
         st.tcpPackets++;
-        const flow = this.flows.lookup(view, tsSec, tsNsec);
-        this.tcp.handle(flow, flow.lastDir, view, tsSec, tsNsec);
+        const flow = flows.lookup(view, tsSec, tsNsec);
+        tcp.handle(flow, flow.lastDir, view, tsSec, tsNsec);
       } else if (proto === 17) {
         st.udpPackets++;
-        this.flows.lookup(view, tsSec, tsNsec);
+        flows.lookup(view, tsSec, tsNsec);
       } else {
         st.otherIpPackets++;
       }
@@ -143,7 +171,7 @@ export class Pipeline {
   private expire(tsSec: number): void {
     this.sinceExpire = 0;
     this.flows.expire(tsSec);
-    for (const ctx of this.modbusContexts) ctx.parser.expire(tsSec);
+    for (let ctx = this.liveHead; ctx !== null; ctx = ctx.liveNext) ctx.parser.expire(tsSec);
   }
 
   private onData(
@@ -206,11 +234,17 @@ export class Pipeline {
       : probeModbus(probeBuf, probeOff, probeLen);
     if (verdict === 1) {
       const swap = flow.clientPort === MODBUS_PORT && flow.serverPort !== MODBUS_PORT ? 1 : 0;
-      const ctx = new ModbusFlowContext(flow, this.modbusApp, this.modbusOptions, swap);
+      const pooled = this.contextPool.pop();
+      let ctx: ModbusFlowContext;
+      if (pooled === undefined) ctx = new ModbusFlowContext(flow, this.modbusApp, this.modbusOptions, swap);
+      else {
+        ctx = pooled;
+        ctx.rebind(flow, swap);
+      }
       flow.app = ctx;
       flow.appProto = 'modbus';
       flow.appState = APP_MODBUS;
-      this.modbusContexts.add(ctx);
+      this.liveAdd(ctx);
       this.stats.modbusFlows++;
       if (swap === 1) {
         this.modbus.countAnomaly('modbus.reversed_roles');
@@ -248,11 +282,29 @@ export class Pipeline {
     }
   }
 
+  private liveAdd(ctx: ModbusFlowContext): void {
+    ctx.liveNext = null;
+    ctx.livePrev = this.liveTail;
+    if (this.liveTail !== null) this.liveTail.liveNext = ctx;
+    else this.liveHead = ctx;
+    this.liveTail = ctx;
+  }
+
+  private liveRemove(ctx: ModbusFlowContext): void {
+    if (ctx.livePrev !== null) ctx.livePrev.liveNext = ctx.liveNext;
+    else this.liveHead = ctx.liveNext;
+    if (ctx.liveNext !== null) ctx.liveNext.livePrev = ctx.livePrev;
+    else this.liveTail = ctx.livePrev;
+    ctx.livePrev = null;
+    ctx.liveNext = null;
+  }
+
   private onFlowEnd(flow: Flow, _reason: FlowEndReason, tsSec: number): void {
     if (flow.appState === APP_MODBUS) {
       const ctx = flow.app as ModbusFlowContext;
       ctx.parser.end(tsSec);
-      this.modbusContexts.delete(ctx);
+      this.liveRemove(ctx);
+      if (this.contextPool.length < this.contextPoolMax) this.contextPool.push(ctx);
     }
     flow.app = null;
   }

@@ -528,3 +528,74 @@ describe('fuzz', () => {
     expect(Array.from(hex(' 0a ff\n00 '))).toEqual([10, 255, 0]);
   });
 });
+
+describe('Ethernet/IPv4/TCP fast path', () => {
+  /** A copy of ETH_IPV4_TCP with bytes replaced: [frame offset, value] (the IPv4 header starts at 14). */
+  function patched(...edits: [number, number][]): Uint8Array {
+    const f = ETH_IPV4_TCP.slice();
+    for (const [i, v] of edits) f[i] = v;
+    return f;
+  }
+  function withIpOptions(): Uint8Array {
+    // IHL 6: four NOP option bytes after the 20-byte header, total length + 4.
+    const f = new Uint8Array(ETH_IPV4_TCP.length + 4);
+    f.set(ETH_IPV4_TCP.subarray(0, 34), 0);
+    f.set([1, 1, 1, 1], 34);
+    f.set(ETH_IPV4_TCP.subarray(34), 38);
+    f[14] = 0x46;
+    f[17] = (f[17] as number) + 4;
+    return f;
+  }
+  const frames: [string, Uint8Array][] = [
+    ['plain', ETH_IPV4_TCP],
+    ['padded', Uint8Array.from([...ETH_IPV4_TCP, 0, 0, 0, 0, 0, 0])],
+    ['cut by the snap length', ETH_IPV4_TCP.slice(0, ETH_IPV4_TCP.length - 3)],
+    ['IP options', withIpOptions()],
+    ['total length 0', patched([16, 0], [17, 0])],
+    ['total length below the header', patched([16, 0], [17, 10])],
+    ['more-fragments bit', patched([20, 0x60])],
+    ['fragment offset', patched([21, 1])],
+    ['TCP header longer than the datagram', patched([46, 0xf0])],
+    ['UDP', patched([23, 17])],
+    ['no DF bit', patched([20, 0])],
+  ];
+
+  const FIELDS = [
+    'ipVersion',
+    'src4',
+    'dst4',
+    'ttl',
+    'ipProto',
+    'reassembled',
+    'srcPort',
+    'dstPort',
+    'tcpSeq',
+    'tcpAck',
+    'tcpFlags',
+    'tcpWindow',
+    'payload',
+    'payloadOff',
+    'payloadLen',
+    'truncated',
+    'vlanOuter',
+    'vlanInner',
+  ] as const;
+
+  for (const [name, frame] of frames) {
+    it(`decodes ${name} exactly as the general IPv4 path does`, () => {
+      // Reference: the same bytes from the IPv4 header on, through the general path (linktype IPv4, no fast path).
+      const ref = new PacketView();
+      const refStatus = new LinkDecoder().decode(LINKTYPE_IPV4, frame, 14, frame.length - 14, 1, ref);
+      // The view under test first holds a different packet, so every field the fast path must overwrite is stale.
+      const view = new PacketView();
+      const decoder = new LinkDecoder();
+      decoder.decode(LINKTYPE_ETHERNET, ETH_VLAN, 0, ETH_VLAN.length, 1, view);
+      const status = decoder.decode(LINKTYPE_ETHERNET, frame, 0, frame.length, 1, view);
+      expect(status).toBe(refStatus);
+      if (status !== DECODE_OK) return;
+      for (const field of FIELDS) expect([field, view[field]]).toEqual([field, ref[field]]);
+      expect([view.dstMacOff, view.srcMacOff, view.frameOff, view.frameLen]).toEqual([0, 6, 0, frame.length]);
+      expect(decoder.stats.ipv4Frames).toBe(2);
+    });
+  }
+});

@@ -71,6 +71,54 @@ const IPV6_FRAGMENT = 44;
 const IPV6_AH = 51;
 const IPV6_DEST_OPTS = 60;
 
+/**
+ * Fast path for the frame nearly every OT capture is made of: untagged Ethernet II, unfragmented IPv4 whose total
+ * length fits the frame, TCP. Filling the view here, in one small function, skips four calls through the general
+ * layer-by-layer decoder (about a sixth of the whole packet path). Returns false, having written nothing, for
+ * anything else (VLAN tags, IPv6, fragments, truncation, odd lengths), which the general path then decodes; so
+ * what it fills must be exactly what the general path would for the frames it accepts. It also writes every field
+ * `PacketView.reset()` clears, so an accepted frame needs no reset (about a dozen stores per packet saved).
+ */
+function ethernetIpv4Tcp(b: Uint8Array, p: number, end: number, out: PacketView): boolean {
+  const ip = p + 14;
+  // Ethernet header + minimal IPv4 header + minimal TCP header.
+  if (end - ip < 40 || b[p + 12] !== 0x08 || b[p + 13] !== 0x00) return false;
+  const verIhl = b[ip] as number;
+  if (verIhl >> 4 !== 4) return false;
+  const hdrLen = (verIhl & 0x0f) << 2;
+  if (hdrLen < 20) return false;
+  const totalLen = u16be(b, ip + 2);
+  // Zero (segmentation offload), too short, or longer than the frame (cut by the snap length): general path.
+  if (totalLen < hdrLen || totalLen > end - ip) return false;
+  if ((u16be(b, ip + 6) & 0x3fff) !== 0 || b[ip + 9] !== 6) return false;
+  const tcp = ip + hdrLen;
+  const ipEnd = ip + totalLen;
+  if (ipEnd - tcp < 20) return false;
+  const tcpHdrLen = ((b[tcp + 12] as number) >> 4) << 2;
+  if (tcpHdrLen < 20 || tcpHdrLen > ipEnd - tcp) return false;
+  out.dstMacOff = p;
+  out.srcMacOff = p + 6;
+  out.vlanOuter = -1;
+  out.vlanInner = -1;
+  out.reassembled = false;
+  out.truncated = false;
+  out.ipVersion = 4;
+  out.ttl = b[ip + 8] as number;
+  out.ipProto = 6;
+  out.src4 = u32be(b, ip + 12);
+  out.dst4 = u32be(b, ip + 16);
+  out.srcPort = u16be(b, tcp);
+  out.dstPort = u16be(b, tcp + 2);
+  out.tcpSeq = u32be(b, tcp + 4);
+  out.tcpAck = u32be(b, tcp + 8);
+  out.tcpFlags = b[tcp + 13] as number;
+  out.tcpWindow = u16be(b, tcp + 14);
+  out.payload = b;
+  out.payloadOff = tcp + tcpHdrLen;
+  out.payloadLen = ipEnd - tcp - tcpHdrLen;
+  return true;
+}
+
 export class LinkDecoder {
   readonly stats: LinkDecodeStats;
   private readonly frags: Ipv4Reassembler;
@@ -98,7 +146,6 @@ export class LinkDecoder {
    * where `out.payload` is a fresh buffer.
    */
   decode(linkType: number, data: Uint8Array, off: number, len: number, tsSec: number, out: PacketView): DecodeStatus {
-    out.reset();
     let end = off + len;
     if (end > data.length) end = data.length;
     if (off < 0 || end < off) end = off = 0;
@@ -109,7 +156,15 @@ export class LinkDecoder {
     // One comparison per packet keeps fragment timeouts on packet time even when no fragment arrives.
     if (tsSec >= this.frags.nextDeadline) this.frags.expire(tsSec);
 
-    const status = this.decodeLink(linkType, data, off, end, tsSec, out);
+    let status: DecodeStatus;
+    if (linkType === LINKTYPE_ETHERNET && ethernetIpv4Tcp(data, off, end, out)) {
+      this.stats.ipv4Frames++;
+      status = DECODE_OK;
+    } else {
+      // (The fast path sets every field reset() would, so only this path needs it.)
+      out.reset();
+      status = this.decodeLink(linkType, data, off, end, tsSec, out);
+    }
     const stats = this.stats;
     stats.packets++;
     switch (status) {

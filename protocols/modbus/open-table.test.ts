@@ -28,3 +28,18 @@ describe('OpenTable', () => {
     expect(t.get(0xffffff + 1)).toBeUndefined();
   });
 });
+
+describe('OpenTable.deleteMatching', () => {
+  it('deletes a key only while it maps to the given value', () => {
+    const t = new OpenTable<{ id: number }>();
+    const a = { id: 1 };
+    const b = { id: 2 };
+    t.set(7, a);
+    expect(t.deleteMatching(7, b)).toBe(false);
+    expect(t.get(7)).toBe(a);
+    expect(t.deleteMatching(7, a)).toBe(true);
+    expect(t.get(7)).toBeUndefined();
+    expect(t.size).toBe(0);
+    expect(t.deleteMatching(7, a)).toBe(false);
+  });
+});

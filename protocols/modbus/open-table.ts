@@ -56,6 +56,14 @@ export class OpenTable<V> {
   }
 
   delete(key: number): boolean {
+    return this.deleteMatching(key, undefined);
+  }
+
+  /**
+   * Deletes `key` only while it maps to `value` (undefined: whatever it maps to). One probe where get-then-delete
+   * would take two (releasing a paired request's slot, once per transaction).
+   */
+  deleteMatching(key: number, value: V | undefined): boolean {
     const keys = this.keys;
     const vals = this.vals;
     const mask = this.mask;
@@ -66,6 +74,7 @@ export class OpenTable<V> {
       if (k === key) break;
       i = (i + 1) & mask;
     }
+    if (value !== undefined && vals[i] !== value) return false;
     // Backward-shift: move later members of the probe run into the hole so lookups never need tombstones.
     let hole = i;
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {

@@ -348,3 +348,25 @@ describe('gaps and garbage', () => {
     expect(events).toEqual([]);
   });
 });
+
+describe('reuse', () => {
+  it('a parser reused after end() reports exactly what a fresh one does', () => {
+    const fresh = feedWhole(STREAM);
+    const { parser, events } = newParser();
+    // First life: the reference stream cut mid-ADU and left with open requests, so end() has state to clear.
+    parser.data(0, REQUESTS, 0, REQUESTS.length - 3, 0, 0);
+    parser.data(1, RESPONSES, 0, 5, 0, 0);
+    parser.end(1);
+    parser.reuse();
+    expect(parser.stats.pdus).toBe(0);
+    expect(parser.stats.openTx).toBe(0);
+    expect(parser.carried(0) + parser.carried(1)).toBe(0);
+    events.length = 0;
+    STREAM.forEach((c, i) => {
+      parser.data(c.dir, c.bytes, 0, c.bytes.length, i, 0);
+    });
+    parser.end(STREAM.length);
+    expect(events).toEqual(fresh);
+    expect(parser.stats.pdus).toBe(only(fresh, 'pdu').length);
+  });
+});

@@ -73,10 +73,16 @@ const DETAIL_SUPERSEDED = 'request superseded by a new request with the same uni
 const DETAIL_TOO_MANY = 'open transaction table full; evicting the oldest requests';
 const DETAIL_MISMATCH = 'response function code differs from the request';
 
+const EMPTY = new Uint8Array(0);
+
 /** Per-direction framing state. */
 class DirState {
-  /** Partial ADU (or the first < 8 bytes of one) left over from the previous call. */
-  readonly carry = new Uint8Array(MAX_ADU_LEN);
+  /**
+   * Partial ADU (or the first < 8 bytes of one) left over from the previous call. Allocated on first use: TCP
+   * segments of Modbus traffic almost always hold whole ADUs, and a typed array of this size costs an off-heap
+   * allocation per connection otherwise.
+   */
+  carry: Uint8Array = EMPTY;
   carryLen = 0;
   /** Full ADU length once the carried header was accepted, else 0. */
   need = 0;
@@ -114,8 +120,6 @@ class Slot {
   next: Slot | null = null;
 }
 
-const EMPTY = new Uint8Array(0);
-
 function newStats(): ModbusParserStats {
   return {
     bytes: 0,
@@ -145,6 +149,8 @@ function newStats(): ModbusParserStats {
     noProgress: 0,
   };
 }
+
+const STATS_KEYS = Object.keys(newStats()) as (keyof ModbusParserStats)[];
 
 export class ModbusParser<C> {
   readonly stats: ModbusParserStats = newStats();
@@ -357,10 +363,28 @@ export class ModbusParser<C> {
     this.tsSec = tsSec;
     this.tsNsec = 0;
     while (this.head !== null) this.unanswered(this.head, 'flow_end', DETAIL_FLOW_END, true);
-    for (const st of this.dirs) {
+    // Indexed, not for-of: once per connection, often before this is optimised, where for-of allocates.
+    for (let d = 0; d < 2; d++) {
+      const st = this.dirs[d] as DirState;
       this.stats.skippedBytes += st.carryLen;
       st.reset();
     }
+  }
+
+  /**
+   * Makes an ended parser ready for another connection of the same owner: counters back to zero, framing state
+   * cleared, while the records, slot pool, carry buffers and open table are kept (allocating them again for every
+   * connection cost more than a short connection's packets). Call only after `end()`.
+   */
+  reuse(): void {
+    while (this.head !== null) this.releaseSlot(this.head);
+    this.dirs[0].reset();
+    this.dirs[1].reset();
+    const stats = this.stats;
+    for (let i = 0; i < STATS_KEYS.length; i++) stats[STATS_KEYS[i] as keyof ModbusParserStats] = 0;
+    this.overflowing = false;
+    this.tsSec = 0;
+    this.tsNsec = 0;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -368,7 +392,11 @@ export class ModbusParser<C> {
 
   private append(st: DirState, buf: Uint8Array, p: number, n: number): void {
     // Byte loop rather than set(subarray): no view object per call; n ≤ 260.
-    const carry = st.carry;
+    let carry = st.carry;
+    if (carry.length === 0) {
+      carry = new Uint8Array(MAX_ADU_LEN);
+      st.carry = carry;
+    }
     let c = st.carryLen;
     for (let i = 0; i < n; i++) carry[c++] = buf[p + i] ?? 0;
     st.carryLen = c;
@@ -604,7 +632,7 @@ export class ModbusParser<C> {
   }
 
   private releaseSlot(s: Slot): void {
-    if (this.open.get(s.key) === s) this.open.delete(s.key);
+    this.open.deleteMatching(s.key, s);
     if (s.prev !== null) s.prev.next = s.next;
     else this.head = s.next;
     if (s.next !== null) s.next.prev = s.prev;

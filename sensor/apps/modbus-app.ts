@@ -17,19 +17,30 @@ export class ModbusFlowContext {
   /** Bit 0: a PDU went client→server; bit 1: server→client (for the talkers list). */
   talkerBits = 0;
   readonly parser: ModbusParser<ModbusFlowContext>;
-
+  /** The flow this context serves (changes only when a pooled context is rebound to a new flow). */
+  flow: Flow;
   /**
-   * @param swap 1 when the Modbus roles are the reverse of the TCP roles: the endpoint on port 502 opened the
-   *   connection, yet whatever it sends is, by the port, a response (tshark and every Modbus device see it so).
-   *   Parser direction = TCP direction XOR swap.
+   * 1 when the Modbus roles are the reverse of the TCP roles: the endpoint on port 502 opened the connection, yet
+   * whatever it sends is, by the port, a response (tshark and every Modbus device see it so).
+   * Parser direction = TCP direction XOR swap.
    */
-  constructor(
-    readonly flow: Flow,
-    listener: ModbusListener<ModbusFlowContext>,
-    options: ModbusParserOptions,
-    readonly swap: 0 | 1,
-  ) {
+  swap: 0 | 1;
+  /** The pipeline's intrusive list of live contexts (creation order), walked by transaction expiry sweeps. */
+  livePrev: ModbusFlowContext | null = null;
+  liveNext: ModbusFlowContext | null = null;
+
+  constructor(flow: Flow, listener: ModbusListener<ModbusFlowContext>, options: ModbusParserOptions, swap: 0 | 1) {
+    this.flow = flow;
+    this.swap = swap;
     this.parser = new ModbusParser(listener, this, options);
+  }
+
+  /** Reuses an ended context (its parser's `end()` was called) for a new flow: same listener and options. */
+  rebind(flow: Flow, swap: 0 | 1): void {
+    this.flow = flow;
+    this.swap = swap;
+    this.talkerBits = 0;
+    this.parser.reuse();
   }
 }
 

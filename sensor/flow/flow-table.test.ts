@@ -246,4 +246,22 @@ describe('FlowTable', () => {
     expect(() => new FlowTable({ maxFlows: 0 }, l)).toThrow(RangeError);
     expect(() => new FlowTable({ idleTimeoutSec: -1 }, l)).toThrow(RangeError);
   });
+
+  it('finds every flow again after the bucket array has grown many times, and after removals', () => {
+    const { t, p } = table();
+    const n = 5000; // several doublings past the initial bucket count
+    const flows = [];
+    for (let i = 0; i < n; i++) flows.push(t.lookup(fill4(p, { src: 0xc0a80000 + i, sport: 1024 + i }), 1, 0));
+    expect(t.stats.created).toBe(n);
+    for (let i = 0; i < n; i++) {
+      const back = t.lookup(fill4(p, { src: SERVER, dst: 0xc0a80000 + i, sport: 502, dport: 1024 + i }), 2, 0);
+      expect(back).toBe(flows[i]);
+      expect(back.lastDir).toBe(1);
+    }
+    for (let i = 0; i < n; i += 2) t.end(flows[i] as (typeof flows)[number], 'idle', 3);
+    for (let i = 1; i < n; i += 2)
+      expect(t.lookup(fill4(p, { src: 0xc0a80000 + i, sport: 1024 + i }), 4, 0)).toBe(flows[i]);
+    expect(t.stats.created).toBe(n);
+    expect(t.stats.active).toBe(n / 2);
+  });
 });

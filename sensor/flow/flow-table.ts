@@ -14,7 +14,7 @@ import type { PacketView } from '../../protocols/link/packet-view.ts';
 import { TCP_ACK, TCP_SYN } from '../../protocols/link/packet-view.ts';
 import type { FlowList } from './flow.ts';
 import { FLOW_CLOSED, Flow } from './flow.ts';
-import { flowIdHex, packetFlowHash, packetIsClientToServer } from './flow-key.ts';
+import { packetFlowHash, packetIsClientToServer } from './flow-key.ts';
 import { TcpStream } from './tcp-stream.ts';
 
 export type FlowEndReason = 'evicted' | 'idle' | 'closed' | 'hard_timeout' | 'shutdown';
@@ -69,6 +69,12 @@ const DEFAULTS = {
 
 /** Above this many buckets the chains simply grow longer (keeps the array ≤ 32 MiB for huge maxFlows). */
 const MAX_BUCKETS = 1 << 22;
+/**
+ * Buckets a table starts with; it doubles whenever the flows outnumber the buckets. Sized for maxFlows up front
+ * (65,536 by default), the array is 512 KiB that every lookup hits at a random index: mostly cache misses while
+ * a few hundred flows are live. Grown with the flow count, it stays as small as the load allows.
+ */
+const INITIAL_BUCKETS = 1024;
 
 function newList(): FlowList {
   return { head: null, tail: null, count: 0 };
@@ -84,8 +90,10 @@ export class FlowTable {
 
   private readonly listener: FlowListener;
   private hook: FlowEndHook | null = null;
-  private readonly buckets: (Flow | null)[];
-  private readonly mask: number;
+  private buckets: (Flow | null)[];
+  private mask: number;
+  /** Largest bucket count (from maxFlows, capped by MAX_BUCKETS). */
+  private readonly maxBuckets: number;
   private readonly tcpOpen = newList();
   private readonly tcpClosed = newList();
   private readonly other = newList();
@@ -105,8 +113,10 @@ export class FlowTable {
     this.listener = listener;
     let n = 16;
     while (n < this.maxFlows && n < MAX_BUCKETS) n *= 2;
-    this.buckets = new Array<Flow | null>(n).fill(null);
-    this.mask = n - 1;
+    this.maxBuckets = n;
+    const initial = Math.min(n, INITIAL_BUCKETS);
+    this.buckets = new Array<Flow | null>(initial).fill(null);
+    this.mask = initial - 1;
   }
 
   /** Registers the per-flow resource owner (TcpReassembler does this itself). */
@@ -220,8 +230,17 @@ export class FlowTable {
     f.activeSec = this.nowSec;
     const list = f.lruList;
     if (list !== null && list.head !== f) {
-      this.lruRemove(f);
-      this.lruPushFront(list, f);
+      // Move to the front of the same list (every packet of interleaved flows): unlink and relink in place, rather
+      // than lruRemove + lruPushFront, which also clear and reset the list pointer and count.
+      const prev = f.lruPrev as Flow; // not the head, so it has a predecessor
+      const next = f.lruNext;
+      prev.lruNext = next;
+      if (next !== null) next.lruPrev = prev;
+      else list.tail = prev;
+      f.lruPrev = null;
+      f.lruNext = list.head;
+      (list.head as Flow).lruPrev = f;
+      list.head = f;
     }
   }
 
@@ -251,7 +270,6 @@ export class FlowTable {
     f.serverMac = c2s ? dstMac : srcMac;
     f.firstSec = tsSec;
     f.firstNsec = tsNsec;
-    f.id = flowIdHex(f);
     if (f.proto === 6) f.tcp = [new TcpStream(f, 0), new TcpStream(f, 1)];
 
     const b = hash & this.mask;
@@ -267,6 +285,7 @@ export class FlowTable {
     s.created++;
     s.active++;
     if (s.active > s.peak) s.peak = s.active;
+    if (s.active > this.buckets.length && this.buckets.length < this.maxBuckets) this.growBuckets();
     // Counters, lastDir and MAC bookkeeping are shared with the hit path.
     this.touch(f, c2s ? 0 : 1, p, tsSec, tsNsec);
     return f;
@@ -322,6 +341,20 @@ export class FlowTable {
     else this.ageTail = f.agePrev;
     f.agePrev = null;
     f.ageNext = null;
+  }
+
+  /** Doubles the bucket array and re-chains every flow (O(flows), amortised over the flows that caused it). */
+  private growBuckets(): void {
+    const n = this.buckets.length * 2;
+    const buckets = new Array<Flow | null>(n).fill(null);
+    const mask = n - 1;
+    for (let f = this.ageHead; f !== null; f = f.ageNext) {
+      const b = f.hash & mask;
+      f.nextInBucket = buckets[b] ?? null;
+      buckets[b] = f;
+    }
+    this.buckets = buckets;
+    this.mask = mask;
   }
 
   private bucketRemove(f: Flow): void {
@@ -385,8 +418,9 @@ function matchDirection(f: Flow, p: PacketView): number {
 
 function copyMac(buf: Uint8Array, off: number): Uint8Array | null {
   if (off < 0 || off + 6 > buf.length) return null;
+  // Byte copy rather than set(subarray): no temporary view object (two MACs per new flow).
   const mac = new Uint8Array(6);
-  mac.set(buf.subarray(off, off + 6));
+  for (let i = 0; i < 6; i++) mac[i] = buf[off + i] as number;
   return mac;
 }
 

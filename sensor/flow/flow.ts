@@ -7,6 +7,7 @@
  * reads them. The `*Bucket`, `lru*` and `age*` links are the FlowTable's intrusive bookkeeping.
  */
 import { formatIPv4, formatIPv6, formatMac } from '../../protocols/link/packet-view.ts';
+import { flowIdHex } from './flow-key.ts';
 import type { TcpStream } from './tcp-stream.ts';
 
 export const FLOW_ACTIVE = 0;
@@ -24,8 +25,6 @@ export interface FlowList {
 }
 
 export class Flow {
-  /** Deterministic 16-hex-digit id: hash of the tuple and first-seen time. */
-  id = '';
   /** Symmetric hash of the key (the table's bucket selector). */
   hash = 0;
   /** 4 or 6. */
@@ -84,6 +83,16 @@ export class Flow {
 
   private clientIpText: string | null = null;
   private serverIpText: string | null = null;
+  private idText: string | null = null;
+
+  /**
+   * Deterministic 16-hex-digit id: hash of the tuple and first-seen time. Computed on first use (events, reports):
+   * the counting path never needs it, and both inputs are fixed once the table has created the flow.
+   */
+  get id(): string {
+    if (this.idText === null) this.idText = flowIdHex(this);
+    return this.idText;
+  }
 
   get clientIp(): string {
     if (this.clientIpText === null) {

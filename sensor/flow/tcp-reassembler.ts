@@ -150,7 +150,9 @@ export class TcpReassembler implements FlowEndHook {
     const peerAckDue = peer.ackPending;
     // The ACK speaks about the other direction: bytes acknowledged but never seen were lost by the capture.
     if ((flags & TCP_ACK) !== 0 && (flags & TCP_RST) === 0 && peer.initialized && !peer.closed) {
-      this.noteAck(peer, p.tcpAck >>> 0);
+      // Signed (`| 0`), not unsigned: only distances mod 2^32 are taken from it, and an int32 passes to a call as a
+      // small integer, whereas a value ≥ 2^31 is boxed as a heap number (half of all packets, most of our garbage).
+      this.noteAck(peer, p.tcpAck | 0);
     }
     if ((flags & TCP_RST) !== 0) {
       // An RST aborts both directions; its payload (if any) is diagnostic text, not stream data. One far outside
@@ -169,8 +171,9 @@ export class TcpReassembler implements FlowEndHook {
 
     const syn = (flags & TCP_SYN) !== 0;
     // SYN occupies one sequence number: its payload (rare, TCP Fast Open) starts after it.
-    const seq = ((p.tcpSeq >>> 0) + (syn ? 1 : 0)) >>> 0;
-    if (!s.initialized) this.init(s, seq, syn);
+    // Signed for the same reason as the ACK above: placeSegment only takes distances from it.
+    const seq = ((p.tcpSeq >>> 0) + (syn ? 1 : 0)) | 0;
+    if (!s.initialized) this.init(s, seq >>> 0, syn);
     const len = p.payloadLen;
     let inWindow = true;
     if (len > 0) {
@@ -203,7 +206,9 @@ export class TcpReassembler implements FlowEndHook {
     if (streams === null) return;
     this.curSec = tsSec;
     this.curNsec = 0;
-    for (const s of streams) {
+    // Indexed, not for-of: runs once per flow, often before this is optimised, where for-of allocates iterator results.
+    for (let i = 0; i < 2; i++) {
+      const s = streams[i] as TcpStream;
       if (s.ackPending) this.resolveAck(s);
       while (s.head !== null) this.giveUpFirstHole(s, GAP_FLOW_END);
     }
@@ -216,7 +221,10 @@ export class TcpReassembler implements FlowEndHook {
     s.nextSeq = seq;
   }
 
-  /** Returns false when the segment was out of window (dropped without effect). */
+  /**
+   * Returns false when the segment was out of window (dropped without effect). `seq` may be signed or unsigned:
+   * only its distance from `nextSeq` mod 2^32 is used.
+   */
   private placeSegment(s: TcpStream, seq: number, buf: Uint8Array, off: number, len: number): boolean {
     const st = this.stats;
     const rel = (seq - s.nextSeq) | 0;
@@ -239,6 +247,11 @@ export class TcpReassembler implements FlowEndHook {
     }
     if (s.closed) {
       st.dataAfterClose++;
+      return true;
+    }
+    // The common case: exactly the next bytes, nothing buffered. deliverFromPacket would emit them whole too.
+    if (rel === 0 && s.head === null) {
+      this.emit(s, buf, off, len);
       return true;
     }
     const start = s.offset + rel;
