@@ -17,7 +17,19 @@ import { REPO_ROOT, SHARED_PCAPS } from '../support/paths.ts';
 import { completeRecordsBefore, pcapRecordSpans } from '../support/pcap-records.ts';
 
 /** Every event kind of the v1 schema; the type check below fails if events.ts gains a kind this list lacks. */
-const EVENT_KINDS = ['modbus.transaction', 'anomaly', 'flow.start', 'flow.end'] as const satisfies readonly EventKind[];
+const EVENT_KINDS = [
+  'modbus.transaction',
+  's7comm.transaction',
+  's7comm_plus.frame',
+  'cotp.connect',
+  'opcua.transaction',
+  'opcua.transport',
+  'opcua.secure_channel',
+  'opcua.session',
+  'anomaly',
+  'flow.start',
+  'flow.end',
+] as const satisfies readonly EventKind[];
 const ALL_KINDS_LISTED: Exclude<EventKind, (typeof EVENT_KINDS)[number]> extends never ? true : false = true;
 
 const SMALL = join(SHARED_PCAPS, 'zeek__modbusSmall.pcap');
