@@ -10,7 +10,10 @@ import { LinkDecoder, type LinkDecoderOptions } from '../protocols/link/decode.t
 import { DECODE_OK, PacketView } from '../protocols/link/packet-view.ts';
 import { probeModbus, probeModbusFraming } from '../protocols/modbus/probe.ts';
 import type { ModbusParserOptions } from '../protocols/modbus/types.ts';
+import type { AppModule, FlowApp } from './apps/app.ts';
 import { ModbusApp, ModbusFlowContext } from './apps/modbus-app.ts';
+import { opcuaModule } from './apps/opcua-app.ts';
+import { s7commModule } from './apps/s7-app.ts';
 import type { PacketBatch } from './capture/source.ts';
 import { EventFactory, type EventSink } from './event-factory.ts';
 import type { Flow } from './flow/flow.ts';
@@ -23,6 +26,16 @@ export const APP_UNDECIDED = 0;
 export const APP_MODBUS = 1;
 /** Probed and not a protocol we decode (or not worth probing further): bytes are dropped cheaply. */
 export const APP_IGNORED = 2;
+/** Decoded by one of the pipeline's other protocol modules (S7comm, OPC UA): flow.app is its FlowApp. */
+export const APP_MODULE = 3;
+
+/**
+ * The protocol modules besides Modbus (which has a dedicated, pooled fast path in this file), in probe order.
+ * The type parameter is erased here: each module's counters only ever meet that same module.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a heterogeneous list of modules, each consistent with itself
+export type AnyAppModule = AppModule<any>;
+export const DEFAULT_MODULES: readonly AnyAppModule[] = [s7commModule, opcuaModule];
 
 export const MODBUS_PORT = 502;
 /** Segments probed on a flow before giving up on it (a capture may start mid-ADU; the next segment usually aligns). */
@@ -49,6 +62,8 @@ export interface PipelineOptions {
    * pooling off). Setting one up costs several off-heap buffer allocations, more than a short connection's packets.
    */
   modbusContextPool?: number;
+  /** Protocol modules besides Modbus (default: S7comm/S7comm-plus and OPC UA). */
+  modules?: readonly AnyAppModule[];
 }
 
 /** Bytes a probe asked to see more of, held while the flow is undecided. Allocated only in that case. */
@@ -70,6 +85,9 @@ export class PipelineStats {
   ignoredFlows = 0;
   /** Flows on the Modbus port whose bytes are not Modbus (the parser is not run on them). */
   nonModbusOnModbusPort = 0;
+  /** Flows decoded by each other module, and flows on a module's registered port that are not its protocol. */
+  moduleFlows: Record<string, number> = {};
+  unexpectedOnRegisteredPort: Record<string, number> = {};
   lastTsSec = 0;
 }
 
@@ -94,6 +112,11 @@ export class Pipeline {
   private readonly contextPool: ModbusFlowContext[] = [];
   private readonly contextPoolMax: number;
   private sinceExpire = 0;
+  readonly modules: readonly AnyAppModule[];
+  /** Per-module counters, parallel to `modules`. */
+  readonly moduleCounters: unknown[];
+  /** Live FlowApps of the other modules (expiry sweeps walk them every EXPIRE_EVERY packets). */
+  private readonly liveApps = new Set<FlowApp>();
 
   constructor(options: PipelineOptions = {}) {
     const sink = options.events ?? null;
@@ -118,6 +141,18 @@ export class Pipeline {
       throw new RangeError(`Pipeline: modbusContextPool must be an integer ≥ 0, got ${poolMax}`);
     }
     this.contextPoolMax = poolMax;
+    this.modules = options.modules ?? DEFAULT_MODULES;
+    this.moduleCounters = this.modules.map((m) => m.createCounters());
+    for (const m of this.modules) this.stats.moduleFlows[m.name] = 0;
+  }
+
+  /** Top-level summary sections of the other modules (`cotp`, `s7comm`, `s7comm_plus`, `opcua`, ...). */
+  sections(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.modules.forEach((m, i) => {
+      Object.assign(out, m.summarise(this.moduleCounters[i]));
+    });
+    return out;
   }
 
   processBatch(batch: PacketBatch): void {
@@ -172,6 +207,7 @@ export class Pipeline {
     this.sinceExpire = 0;
     this.flows.expire(tsSec);
     for (let ctx = this.liveHead; ctx !== null; ctx = ctx.liveNext) ctx.parser.expire(tsSec);
+    for (const app of this.liveApps) app.expire(tsSec);
   }
 
   private onData(
@@ -187,6 +223,8 @@ export class Pipeline {
     if (state === APP_MODBUS) {
       const ctx = flow.app as ModbusFlowContext;
       ctx.parser.data((dir ^ ctx.swap) as 0 | 1, buf, off, len, tsSec, tsNsec);
+    } else if (state === APP_MODULE) {
+      (flow.app as FlowApp).data(dir, buf, off, len, tsSec, tsNsec);
     } else if (state === APP_UNDECIDED) {
       this.detect(flow, dir, buf, off, len, tsSec, tsNsec);
     }
@@ -196,6 +234,8 @@ export class Pipeline {
     if (flow.appState === APP_MODBUS) {
       const ctx = flow.app as ModbusFlowContext;
       ctx.parser.gap((dir ^ ctx.swap) as 0 | 1, bytes);
+    } else if (flow.appState === APP_MODULE) {
+      (flow.app as FlowApp).gap(dir, bytes);
     } else if (flow.appState === APP_UNDECIDED && flow.app instanceof ProbeState) {
       flow.app.heldLen[dir] = 0; // held bytes no longer join up with what follows
     }
@@ -229,9 +269,34 @@ export class Pipeline {
       probeLen = joined.length;
     }
     const onModbusPort = flow.serverPort === MODBUS_PORT || flow.clientPort === MODBUS_PORT;
-    const verdict = onModbusPort
+    let verdict = onModbusPort
       ? probeModbusFraming(probeBuf, probeOff, probeLen)
       : probeModbus(probeBuf, probeOff, probeLen);
+    if (verdict !== 1) {
+      // The other modules: the one whose registered port the flow uses first (it may be lenient there).
+      const registered = this.registeredModule(flow);
+      let chosen = -1;
+      let needMore = verdict === 2;
+      for (let pass = 0; pass < 2 && chosen < 0; pass++) {
+        for (let i = 0; i < this.modules.length; i++) {
+          const isRegistered = i === registered;
+          if ((pass === 0) !== isRegistered) continue;
+          const m = this.modules[i];
+          if (m === undefined) continue;
+          const v = m.probe(probeBuf, probeOff, probeLen, isRegistered);
+          if (v === 1) {
+            chosen = i;
+            break;
+          }
+          if (v === 2) needMore = true;
+        }
+      }
+      if (chosen >= 0) {
+        this.startModule(flow, chosen, dir, probe, held, buf, off, len, tsSec, tsNsec);
+        return;
+      }
+      verdict = needMore ? 2 : 0;
+    }
     if (verdict === 1) {
       const swap = flow.clientPort === MODBUS_PORT && flow.serverPort !== MODBUS_PORT ? 1 : 0;
       const pooled = this.contextPool.pop();
@@ -267,6 +332,22 @@ export class Pipeline {
     flow.appState = APP_IGNORED;
     flow.app = null;
     this.stats.ignoredFlows++;
+    const registered = this.registeredModule(flow);
+    const module = registered >= 0 ? this.modules[registered] : undefined;
+    if (module !== undefined && !onModbusPort) {
+      const name = `${module.name}.unexpected_protocol`;
+      this.stats.unexpectedOnRegisteredPort[module.name] =
+        (this.stats.unexpectedOnRegisteredPort[module.name] ?? 0) + 1;
+      this.events?.anomaly(
+        flow,
+        module.name,
+        name,
+        dir,
+        `traffic on the ${module.name} port does not parse as ${module.name}; not decoded`,
+        tsSec,
+        tsNsec,
+      );
+    }
     if (onModbusPort) {
       this.stats.nonModbusOnModbusPort++;
       this.modbus.countAnomaly('modbus.non_modbus_traffic');
@@ -280,6 +361,38 @@ export class Pipeline {
         tsNsec,
       );
     }
+  }
+
+  /** Index of the module whose registered port this flow uses (either side), or -1. */
+  private registeredModule(flow: Flow): number {
+    for (let i = 0; i < this.modules.length; i++) {
+      const ports = this.modules[i]?.ports ?? [];
+      if (ports.includes(flow.serverPort) || ports.includes(flow.clientPort)) return i;
+    }
+    return -1;
+  }
+
+  private startModule(
+    flow: Flow,
+    index: number,
+    dir: 0 | 1,
+    probe: ProbeState | null,
+    held: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    tsSec: number,
+    tsNsec: number,
+  ): void {
+    const module = this.modules[index] as AnyAppModule;
+    const app = module.createFlowApp(flow, { counters: this.moduleCounters[index], events: this.events });
+    flow.app = app;
+    flow.appProto = module.name;
+    flow.appState = APP_MODULE;
+    this.liveApps.add(app);
+    this.stats.moduleFlows[module.name] = (this.stats.moduleFlows[module.name] ?? 0) + 1;
+    if (held > 0 && probe !== null) app.data(dir, probe.held[dir], 0, held, tsSec, tsNsec);
+    app.data(dir, buf, off, len, tsSec, tsNsec);
   }
 
   private liveAdd(ctx: ModbusFlowContext): void {
@@ -305,6 +418,10 @@ export class Pipeline {
       ctx.parser.end(tsSec);
       this.liveRemove(ctx);
       if (this.contextPool.length < this.contextPoolMax) this.contextPool.push(ctx);
+    } else if (flow.appState === APP_MODULE) {
+      const app = flow.app as FlowApp;
+      app.end(tsSec);
+      this.liveApps.delete(app);
     }
     flow.app = null;
   }

@@ -13,6 +13,8 @@ export interface RunReport {
   format?: string;
   frames: number;
   modbus: ModbusSummary;
+  /** Sections of the other protocol modules: `cotp`, `s7comm`, `s7comm_plus`, `opcua`. */
+  [section: string]: unknown;
   health: {
     capture: CaptureStats | null;
     link: Record<string, unknown>;
@@ -31,6 +33,7 @@ export function buildReport(pipeline: Pipeline, capture: CaptureStats | null): R
   return {
     frames: pipeline.stats.packets,
     modbus: pipeline.modbus.toJSON(),
+    ...pipeline.sections(),
     health: {
       capture,
       link: { ...link, fragments, nonIpByEthertype: Object.fromEntries(nonIpByEthertype ?? []) },

@@ -17,18 +17,22 @@ export interface Endpoint {
   mac?: string;
 }
 
-export type EventKind =
-  | 'modbus.transaction'
-  | 's7comm.transaction'
-  | 's7comm_plus.frame'
-  | 'cotp.connect'
-  | 'opcua.transaction'
-  | 'opcua.transport'
-  | 'opcua.secure_channel'
-  | 'opcua.session'
-  | 'anomaly'
-  | 'flow.start'
-  | 'flow.end';
+/** Every event kind of schema v1 (a runtime list, so validators and tests share one source). */
+export const EVENT_KINDS = [
+  'modbus.transaction',
+  's7comm.transaction',
+  's7comm_plus.frame',
+  'cotp.connect',
+  'opcua.transaction',
+  'opcua.transport',
+  'opcua.secure_channel',
+  'opcua.session',
+  'anomaly',
+  'flow.start',
+  'flow.end',
+] as const;
+
+export type EventKind = (typeof EVENT_KINDS)[number];
 
 export interface EventBase {
   v: typeof EVENT_SCHEMA_VERSION;

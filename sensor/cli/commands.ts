@@ -6,7 +6,7 @@ import { openLiveCapture } from '../capture/live-source.ts';
 import { openPcapLive } from '../capture/pcap-live-source.ts';
 import { CaptureError, type CaptureSource } from '../capture/source.ts';
 import type { EventSink } from '../event-factory.ts';
-import { Pipeline } from '../pipeline.ts';
+import { DEFAULT_MODULES, Pipeline } from '../pipeline.ts';
 import { buildReport, type RunReport } from '../run-report.ts';
 import { ModbusCounters, mergeModbusCounters } from '../summary.ts';
 import { ProgressBar } from './progress.ts';
@@ -40,6 +40,8 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
   const sink = options.events ? new JsonLinesSink() : null;
   const reports: RunReport[] = [];
   const totals = new ModbusCounters();
+  const modules = DEFAULT_MODULES;
+  const moduleTotals = modules.map((m) => m.createCounters());
   let frames = 0;
   let failed = 0;
   for (const file of files) {
@@ -72,10 +74,17 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
     }
     frames += report.frames;
     mergeModbusCounters(totals, pipeline.modbus);
+    modules.forEach((m, i) => {
+      m.merge(moduleTotals[i], pipeline.moduleCounters[i]);
+    });
     reports.push(report);
   }
   if (options.summary) {
-    const summary = { frames, modbus: totals.toJSON(), files: reports, failed };
+    const sections: Record<string, unknown> = {};
+    modules.forEach((m, i) => {
+      Object.assign(sections, m.summarise(moduleTotals[i]));
+    });
+    const summary = { frames, modbus: totals.toJSON(), ...sections, files: reports, failed };
     process.stdout.write(`${JSON.stringify(summary, null, options.events ? 0 : 2)}\n`);
   }
   return failed > 0 ? 1 : 0;
