@@ -16,6 +16,8 @@ export interface ModbusSummary {
   device_identification: Record<string, string[]>;
   talkers: [string, string, 'modbus'][];
   transactions: number;
+  /** Entries not kept because a cap was reached (see ModbusCounters.MAX_*). */
+  dropped: { talkers: number; device_identification: number };
   anomalies: Record<string, number>;
 }
 
@@ -32,6 +34,15 @@ export class ModbusCounters {
   readonly deviceIdentification = new Map<number, Set<string>>();
   readonly talkers = new Set<string>();
   readonly anomalies = new Map<string, number>();
+  /**
+   * Caps on what the summary keeps of wire-controlled strings: a live session runs one pipeline for days, so the
+   * sets above must not grow without bound. What does not fit is counted, not kept.
+   */
+  static readonly MAX_TALKERS = 4096;
+  static readonly MAX_DEVICE_ID_VALUES = 1024;
+  talkersDropped = 0;
+  deviceIdentificationDropped = 0;
+  private deviceIdValues = 0;
 
   /** Counts one framed PDU. `func` is the function code without the exception bit. */
   countPdu(isResponse: boolean, unit: number, func: number, isException: boolean, exceptionCode: number): void {
@@ -50,7 +61,10 @@ export class ModbusCounters {
   }
 
   countTalker(srcIp: string, dstIp: string): void {
-    this.talkers.add(`${srcIp}\u0000${dstIp}`);
+    const key = `${srcIp}\u0000${dstIp}`;
+    if (this.talkers.has(key)) return;
+    if (this.talkers.size >= ModbusCounters.MAX_TALKERS) this.talkersDropped++;
+    else this.talkers.add(key);
   }
 
   countAnomaly(name: string): void {
@@ -59,11 +73,17 @@ export class ModbusCounters {
 
   addDeviceIdentification(objectId: number, value: string): void {
     let values = this.deviceIdentification.get(objectId);
+    if (values?.has(value)) return;
+    if (this.deviceIdValues >= ModbusCounters.MAX_DEVICE_ID_VALUES) {
+      this.deviceIdentificationDropped++;
+      return;
+    }
     if (!values) {
       values = new Set();
       this.deviceIdentification.set(objectId, values);
     }
     values.add(value);
+    this.deviceIdValues++;
   }
 
   toJSON(): ModbusSummary {
@@ -86,6 +106,7 @@ export class ModbusCounters {
         return [src, dst, 'modbus'] as [string, string, 'modbus'];
       }),
       transactions: this.transactions,
+      dropped: { talkers: this.talkersDropped, device_identification: this.deviceIdentificationDropped },
       anomalies: Object.fromEntries([...this.anomalies.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
     };
   }
@@ -112,7 +133,12 @@ export function mergeModbusCounters(into: ModbusCounters, from: ModbusCounters):
   addArrays(into.exceptionCodes, from.exceptionCodes);
   for (let u = 0; u < 256; u++) if (from.unitIds[u] === 1) into.unitIds[u] = 1;
   for (const [id, values] of from.deviceIdentification) for (const v of values) into.addDeviceIdentification(id, v);
-  for (const t of from.talkers) into.talkers.add(t);
+  for (const t of from.talkers) {
+    const [src = '', dst = ''] = t.split('\u0000');
+    into.countTalker(src, dst);
+  }
+  into.talkersDropped += from.talkersDropped;
+  into.deviceIdentificationDropped += from.deviceIdentificationDropped;
   for (const [name, n] of from.anomalies) into.anomalies.set(name, (into.anomalies.get(name) ?? 0) + n);
 }
 

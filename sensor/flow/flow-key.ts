@@ -92,6 +92,8 @@ export interface FlowIdInput {
   serverPort: number;
   firstSec: number;
   firstNsec: number;
+  /** Creation number within the table: tells apart flows of one tuple that start at the same instant. */
+  serial: number;
 }
 
 function idHash(seed: number, k: FlowIdInput): number {
@@ -109,6 +111,9 @@ function idHash(seed: number, k: FlowIdInput): number {
   h = mixWord(h, k.firstSec >>> 0);
   h = mixWord(h, Math.floor(k.firstSec / 4294967296));
   h = mixWord(h, k.firstNsec);
+  // A flow evicted and re-created at the same timestamp (coarse or batched capture clocks) must not reuse its id:
+  // event ids are `<flow id>:<n>` and would repeat. The creation serial is deterministic for a given input.
+  h = mixWord(h, k.serial >>> 0);
   return fmix32(h);
 }
 

@@ -270,6 +270,7 @@ export class FlowTable {
     f.serverMac = c2s ? dstMac : srcMac;
     f.firstSec = tsSec;
     f.firstNsec = tsNsec;
+    f.serial = this.stats.created;
     if (f.proto === 6) f.tcp = [new TcpStream(f, 0), new TcpStream(f, 1)];
 
     const b = hash & this.mask;

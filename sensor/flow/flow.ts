@@ -43,6 +43,8 @@ export class Flow {
   clientMac: Uint8Array | null = null;
   serverMac: Uint8Array | null = null;
 
+  /** Creation number in its table (part of the id: see flow-key.ts). */
+  serial = 0;
   firstSec = 0;
   firstNsec = 0;
   lastSec = 0;

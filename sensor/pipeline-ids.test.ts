@@ -1,0 +1,58 @@
+/**
+ * Event ids are `<flow id>:<n>` and must be unique within a run, even when a flow is evicted and the same tuple
+ * comes back at the very same timestamp (coarse or batched capture clocks): the flow id folds in the flow's
+ * creation serial. Regression for a repro found by the pipeline fuzz work.
+ */
+import { describe, expect, it } from 'vitest';
+import { LINKTYPE_RAW } from '../protocols/core/link-types.ts';
+import { BatchPacker, type TestPacket } from '../tests/support/batches.ts';
+import { buildModbusAdu, buildTcpPacket, wrapIp } from '../tests/support/frames.ts';
+import { CollectingSink } from '../tests/support/run-pipeline.ts';
+import { Pipeline } from './pipeline.ts';
+
+const PSH_ACK = 0x18;
+
+function request(src: number, tid: number): TestPacket {
+  const adu = buildModbusAdu(tid, 1, 3, new Uint8Array([0x00, 0x00, 0x00, 0x01]));
+  const ip = buildTcpPacket({
+    src,
+    dst: 0x0a000001,
+    sport: 40000,
+    dport: 502,
+    seq: 1,
+    ack: 1,
+    flags: PSH_ACK,
+    payload: adu,
+  });
+  return { data: wrapIp(ip, LINKTYPE_RAW), linkType: LINKTYPE_RAW, tsSec: 1000, tsNsec: 0 };
+}
+
+describe('event ids', () => {
+  it('stay unique when an evicted flow returns at the same timestamp', () => {
+    const sink = new CollectingSink();
+    const pipeline = new Pipeline({ flows: { maxFlows: 1 }, events: sink });
+    const packets = [request(0x0a000002, 1), request(0x0a000003, 1), request(0x0a000002, 2)];
+    for (const batch of new BatchPacker(1, 4096).batches(packets)) pipeline.processBatch(batch);
+    pipeline.finish();
+    const ids = sink.events.map((e) => e.id);
+    expect(pipeline.flows.stats.evictedLru).toBe(2);
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(ids).size).toBe(ids.length);
+    const flowIds = new Set(sink.events.map((e) => e.flow));
+    expect(flowIds.size).toBe(3);
+  });
+});
+
+describe('summary caps', () => {
+  it('keep at most MAX_TALKERS talker pairs and count the rest', async () => {
+    const { ModbusCounters } = await import('./summary.ts');
+    const c = new ModbusCounters();
+    for (let i = 0; i < ModbusCounters.MAX_TALKERS + 10; i++) c.countTalker(`10.0.${i >> 8}.${i & 255}`, '10.1.0.1');
+    c.countTalker('10.0.0.0', '10.1.0.1'); // already kept: not a drop
+    const json = c.toJSON();
+    expect(json.talkers.length).toBe(ModbusCounters.MAX_TALKERS);
+    expect(json.dropped.talkers).toBe(10);
+    for (let i = 0; i < ModbusCounters.MAX_DEVICE_ID_VALUES + 3; i++) c.addDeviceIdentification(i % 7, `v${i}`);
+    expect(c.toJSON().dropped.device_identification).toBe(3);
+  });
+});
