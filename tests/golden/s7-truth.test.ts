@@ -1,6 +1,6 @@
 /**
- * Golden tests for the S7 module: every capture in ../shared/pcaps through the real reader → link → flows → TCP
- * reassembly → S7 module, compared with the tshark 4.0 counts in its `.truth.json`.
+ * Golden tests for S7comm / S7comm-plus: every capture in ../shared/pcaps through the whole sensor pipeline (reader →
+ * link → flows → TCP reassembly → detection → S7 module), compared with the tshark 4.0 counts in its `.truth.json`.
  *
  * Compared, key for key and string for string (no name normalisation needed: our keys are the truth's):
  * - `cotp`: frames, pdu_types, connection_tsaps;
@@ -19,14 +19,13 @@
  * Deliberate differences: none at present (DEVIATIONS is empty; add the capture, reason and exact delta if one
  * becomes necessary).
  *
- * Source of the summary: `analyseFile` (the full pipeline) once it reports `s7comm`; until the pipeline registers the
- * module, the test-only driver tests/peers/s7/drive-s7.ts (same reader, link decoder, flow table and reassembler).
+ * Source of the summary: `analyseFile`, the whole pipeline as `otsensor read` runs it (every module registered, so a
+ * Modbus or OPC UA probe that wrongly claimed an S7 flow would show up here as missing S7).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyseFile } from '../../sensor/analyse-file.ts';
-import { driveS7 } from '../peers/s7/drive-s7.ts';
 
 const PCAPS = join(import.meta.dirname, '../../../shared/pcaps');
 
@@ -43,11 +42,13 @@ type Sections = {
 };
 
 async function summarise(path: string): Promise<Sections> {
-  const { report } = await analyseFile(path);
+  const { report, error } = await analyseFile(path);
+  expect(error).toBeNull();
   const r = report as unknown as Partial<Sections>;
-  if (r.s7comm !== undefined && r.cotp !== undefined && r.s7comm_plus !== undefined)
-    return { cotp: r.cotp, s7comm: r.s7comm, s7comm_plus: r.s7comm_plus };
-  return (await driveS7(path)).summary as unknown as Sections;
+  expect(r.cotp, 'the run report has a `cotp` section').toBeDefined();
+  expect(r.s7comm, 'the run report has an `s7comm` section').toBeDefined();
+  expect(r.s7comm_plus, 'the run report has an `s7comm_plus` section').toBeDefined();
+  return r as Sections;
 }
 
 const COMPARED = {

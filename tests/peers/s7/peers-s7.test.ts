@@ -2,11 +2,14 @@
  * Own S7 captures made with real peers (generate.sh: node-snap7 server with node-snap7 and nodes7 clients). The
  * expected counts come from the clients' logs (`atLeast`: what every successful operation must have sent) and from
  * tshark decoding the capture as TPKT on the non-standard port (`tshark`: PDUs and ROSCTR); never from our decoder.
+ * Both captures go through the whole sensor pipeline (`analyseFile`, every module registered), so the S7 flow must be
+ * found by payload probe on its non-standard port.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { driveS7 } from './drive-s7.ts';
+import type { SensorEvent } from '../../../protocols/wire/events.ts';
+import { analyseFile } from '../../../sensor/analyse-file.ts';
 
 const DIR = import.meta.dirname;
 
@@ -18,6 +21,25 @@ interface Expected {
   tshark: { pdus: number; rosctr: Record<string, number> };
 }
 
+interface S7Run {
+  /** The report's `cotp`, `s7comm` and `s7comm_plus` sections. */
+  summary: Record<string, unknown>;
+  events: SensorEvent[];
+  /** Flows the pipeline handed to the S7 module. */
+  flows: number;
+}
+
+/** The capture through the whole pipeline; events are collected only when asked for (as `otsensor read` would). */
+async function runS7(path: string, withEvents = false): Promise<S7Run> {
+  const events: SensorEvent[] = [];
+  const sink = withEvents ? { emit: (e: SensorEvent) => events.push(e) } : null;
+  const { pipeline, report, error } = await analyseFile(path, { events: sink });
+  expect(error).toBeNull();
+  const summary = report as unknown as Record<string, unknown>;
+  expect(summary.s7comm, 'the run report has an `s7comm` section').toBeDefined();
+  return { summary, events, flows: pipeline.stats.moduleFlows.s7comm ?? 0 };
+}
+
 function byCode(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k.split(' ')[0] ?? k, v]));
 }
@@ -27,7 +49,7 @@ for (const name of ['snap7_1102', 'nodes7_1103']) {
     const expected = JSON.parse(readFileSync(join(DIR, `${name}.expected.json`), 'utf8')) as Expected;
 
     it('S7 PDUs and ROSCTR equal tshark; every logged operation is on the wire', async () => {
-      const { summary, flows } = await driveS7(join(DIR, expected.capture));
+      const { summary, flows } = await runS7(join(DIR, expected.capture));
       const s7 = summary.s7comm as Record<string, unknown> & { pdus: number; rosctr: Record<string, number> };
       expect(flows).toBe(1);
       expect(s7.pdus).toBe(expected.tshark.pdus);
@@ -44,7 +66,7 @@ for (const name of ['snap7_1102', 'nodes7_1103']) {
 
 describe('snap7 identity and control as events', () => {
   it('SZL identity, PLC stop / hot start and the COTP rack/slot reach the events', async () => {
-    const { events, summary } = await driveS7(join(DIR, 'snap7_1102.pcap'), { events: true });
+    const { events, summary } = await runS7(join(DIR, 'snap7_1102.pcap'), true);
     const s7 = summary.s7comm as { identity: Record<string, string[]>; pi_services: Record<string, number> };
     // Snap7's server answers with its built-in identity (a CPU 315-2 PN/DP named SNAP7-SERVER).
     expect(s7.identity.szl_001c_plc_name).toEqual(['SNAP7-SERVER']);
