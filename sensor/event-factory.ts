@@ -66,9 +66,11 @@ export class EventFactory {
     tsSec: number,
     tsNsec: number,
     fields?: Record<string, unknown>,
-  ): void {
+  ): SensorEvent {
     const anomaly = { name, protocol, dir, detail, ...(fields && Object.keys(fields).length > 0 ? { fields } : {}) };
     const proto = (flow.appProto ?? (flow.proto === 17 ? 'udp' : 'tcp')) as Proto;
-    this.sink.emit(this.base(flow, 'anomaly', proto, tsSec, tsNsec, { anomaly }));
+    const event = this.base(flow, 'anomaly', proto, tsSec, tsNsec, { anomaly });
+    this.sink.emit(event);
+    return event;
   }
 }

@@ -10,6 +10,9 @@ import { LinkDecoder, type LinkDecoderOptions } from '../protocols/link/decode.t
 import { DECODE_OK, PacketView } from '../protocols/link/packet-view.ts';
 import { probeModbus, probeModbusFraming } from '../protocols/modbus/probe.ts';
 import type { ModbusParserOptions } from '../protocols/modbus/types.ts';
+import type { CompiledRuleSet } from '../rules/engine/compile.ts';
+import type { RuleEngineOptions } from '../rules/engine/runtime.ts';
+import { type AlertSink, RuleHook } from './alerts.ts';
 import type { AppModule, FlowApp } from './apps/app.ts';
 import { ModbusApp, ModbusFlowContext } from './apps/modbus-app.ts';
 import { opcuaModule } from './apps/opcua-app.ts';
@@ -64,7 +67,16 @@ export interface PipelineOptions {
   modbusContextPool?: number;
   /** Protocol modules besides Modbus (default: S7comm/S7comm-plus and OPC UA). */
   modules?: readonly AnyAppModule[];
+  /** Detection rules (rules/loader.ts); null/absent = no rule evaluation at all. */
+  rules?: CompiledRuleSet | null;
+  /** Where alerts go (with `rules`); default: dropped (counted in `ruleHook.engine.stats`). */
+  alerts?: AlertSink | null;
+  /** Caps of the rule engine's correlation / suppression state. */
+  ruleEngine?: RuleEngineOptions;
 }
+
+const DISCARD_EVENTS = { emit(): void {} };
+const DISCARD_ALERTS: AlertSink = { alert(): void {} };
 
 /** Bytes a probe asked to see more of, held while the flow is undecided. Allocated only in that case. */
 class ProbeState {
@@ -100,6 +112,8 @@ export class Pipeline {
 
   private readonly view = new PacketView();
   private readonly events: EventFactory | null;
+  /** Rule evaluation (null when the pipeline runs without rules). */
+  readonly ruleHook: RuleHook | null;
   private readonly modbusApp: ModbusApp;
   private readonly modbusOptions: ModbusParserOptions;
   /**
@@ -121,6 +135,18 @@ export class Pipeline {
   constructor(options: PipelineOptions = {}) {
     const sink = options.events ?? null;
     this.events = sink === null ? null : new EventFactory(options.sensorId ?? 'local', sink);
+    const rules = options.rules ?? null;
+    // Evidence for alerts is built by the events factory when there is one (same event ids as --events), else by
+    // a factory whose events go nowhere but into the alerts.
+    this.ruleHook =
+      rules === null
+        ? null
+        : new RuleHook(
+            rules,
+            options.alerts ?? DISCARD_ALERTS,
+            this.events ?? new EventFactory(options.sensorId ?? 'local', DISCARD_EVENTS),
+            options.ruleEngine,
+          );
     this.link = new LinkDecoder(options.link);
     this.flows = new FlowTable(options.flows, {
       flowEnd: (flow, reason, tsSec) => this.onFlowEnd(flow, reason, tsSec),
@@ -135,7 +161,7 @@ export class Pipeline {
     );
     // Detailed decoding of each transaction costs allocations; do it only when events are wanted.
     this.modbusOptions = { decode: sink !== null, ...options.modbus };
-    this.modbusApp = new ModbusApp(this.modbus, this.events);
+    this.modbusApp = new ModbusApp(this.modbus, this.events, this.ruleHook);
     const poolMax = options.modbusContextPool ?? DEFAULT_MODBUS_CONTEXT_POOL;
     if (!Number.isInteger(poolMax) || poolMax < 0) {
       throw new RangeError(`Pipeline: modbusContextPool must be an integer ≥ 0, got ${poolMax}`);
@@ -201,6 +227,12 @@ export class Pipeline {
   /** Ends every flow (flushing parsers: open requests become unanswered). Call once at the end of the input. */
   finish(): void {
     this.flows.flush(this.stats.lastTsSec);
+    this.ruleHook?.engine.flush();
+  }
+
+  /** Live reload: swaps the rule set (call between batches). No-op for a pipeline built without rules. */
+  setRules(set: CompiledRuleSet): void {
+    this.ruleHook?.replace(set);
   }
 
   private expire(tsSec: number): void {
@@ -208,6 +240,7 @@ export class Pipeline {
     this.flows.expire(tsSec);
     for (let ctx = this.liveHead; ctx !== null; ctx = ctx.liveNext) ctx.parser.expire(tsSec);
     for (const app of this.liveApps) app.expire(tsSec);
+    this.ruleHook?.engine.sweep(tsSec);
   }
 
   private onData(
@@ -313,7 +346,17 @@ export class Pipeline {
       this.stats.modbusFlows++;
       if (swap === 1) {
         this.modbus.countAnomaly('modbus.reversed_roles');
-        this.events?.anomaly(flow, 'modbus', 'modbus.reversed_roles', null, DETAIL_REVERSED, tsSec, tsNsec);
+        const ev = this.events?.anomaly(flow, 'modbus', 'modbus.reversed_roles', null, DETAIL_REVERSED, tsSec, tsNsec);
+        this.ruleHook?.simpleAnomaly(
+          flow,
+          'modbus',
+          'modbus.reversed_roles',
+          null,
+          DETAIL_REVERSED,
+          tsSec,
+          tsNsec,
+          ev ?? null,
+        );
       }
       const mdir = (dir ^ swap) as 0 | 1;
       if (held > 0 && probe !== null) ctx.parser.data(mdir, probe.held[dir], 0, held, tsSec, tsNsec);
@@ -338,28 +381,16 @@ export class Pipeline {
       const name = `${module.name}.unexpected_protocol`;
       this.stats.unexpectedOnRegisteredPort[module.name] =
         (this.stats.unexpectedOnRegisteredPort[module.name] ?? 0) + 1;
-      this.events?.anomaly(
-        flow,
-        module.name,
-        name,
-        dir,
-        `traffic on the ${module.name} port does not parse as ${module.name}; not decoded`,
-        tsSec,
-        tsNsec,
-      );
+      const detail = `traffic on the ${module.name} port does not parse as ${module.name}; not decoded`;
+      const ev = this.events?.anomaly(flow, module.name, name, dir, detail, tsSec, tsNsec);
+      this.ruleHook?.simpleAnomaly(flow, module.name, name, dir, detail, tsSec, tsNsec, ev ?? null);
     }
     if (onModbusPort) {
       this.stats.nonModbusOnModbusPort++;
       this.modbus.countAnomaly('modbus.non_modbus_traffic');
-      this.events?.anomaly(
-        flow,
-        'modbus',
-        'modbus.non_modbus_traffic',
-        dir,
-        'traffic on the Modbus/TCP port does not parse as Modbus/TCP; not decoded',
-        tsSec,
-        tsNsec,
-      );
+      const detail = 'traffic on the Modbus/TCP port does not parse as Modbus/TCP; not decoded';
+      const ev = this.events?.anomaly(flow, 'modbus', 'modbus.non_modbus_traffic', dir, detail, tsSec, tsNsec);
+      this.ruleHook?.simpleAnomaly(flow, 'modbus', 'modbus.non_modbus_traffic', dir, detail, tsSec, tsNsec, ev ?? null);
     }
   }
 
@@ -385,7 +416,11 @@ export class Pipeline {
     tsNsec: number,
   ): void {
     const module = this.modules[index] as AnyAppModule;
-    const app = module.createFlowApp(flow, { counters: this.moduleCounters[index], events: this.events });
+    const app = module.createFlowApp(flow, {
+      counters: this.moduleCounters[index],
+      events: this.events,
+      rules: this.ruleHook,
+    });
     flow.app = app;
     flow.appProto = module.name;
     flow.appState = APP_MODULE;

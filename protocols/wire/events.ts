@@ -30,6 +30,8 @@ export const EVENT_KINDS = [
   'anomaly',
   'flow.start',
   'flow.end',
+  'asset.change',
+  'alert',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -127,7 +129,40 @@ export interface OpcuaEvent extends EventBase {
   opcua: Record<string, unknown>;
 }
 
+/**
+ * A change in the passive asset inventory (sensor/inventory, docs/inventory.md): new asset, new MAC for a known IP,
+ * identity (firmware, module, ...) changed, new master talking to a controller, asset not seen for a while, a
+ * vulnerable-firmware advisory match. The base fields (flow, client, server, proto) are those of the event that
+ * caused the change (for `not_seen`: the asset's last event, with `ts` the time of the check). Shape owned by
+ * sensor/inventory/builder.ts (fields listed in docs/inventory.md).
+ */
+export interface AssetChangeEvent extends EventBase {
+  kind: 'asset.change';
+  asset: Record<string, unknown>;
+}
+
+/**
+ * A detection rule fired (rules/engine, docs/rules.md). Carries the rule, the fields that triggered it and, as
+ * evidence, the triggering event itself (flow, addresses, raw codes). `count` > 1 on the closing alert of a
+ * suppression window (`suppressed: true`, first/last match time).
+ */
+export interface AlertEvent extends EventBase {
+  kind: 'alert';
+  alert: {
+    rule: { id: string; title: string; level: string; status: string; tags: string[] };
+    count: number;
+    matched: Record<string, unknown>;
+    event?: SensorEvent;
+    correlation?: { type: string; groupBy: Record<string, unknown>; count: number; timespanMs: number };
+    suppressed?: boolean;
+    firstTs?: string;
+    lastTs?: string;
+  };
+}
+
 export type SensorEvent =
+  | AlertEvent
+  | AssetChangeEvent
   | ModbusTransactionEvent
   | OpcuaEvent
   | S7TransactionEvent

@@ -8,6 +8,7 @@
  *   keyed like the tshark `.truth.json` files (numeric codes as decimal-string keys, as there);
  * - events are built only when the run has an event sink (`ctx.events !== null`).
  */
+import type { RuleHook } from '../alerts.ts';
 import type { EventFactory } from '../event-factory.ts';
 import type { Flow } from '../flow/flow.ts';
 
@@ -27,6 +28,8 @@ export interface AppContext<Counters> {
   counters: Counters;
   /** Null when nobody wants events (counting only). */
   events: EventFactory | null;
+  /** Detection rules: modules hand their transactions / anomalies to it (absent or null = no rules). */
+  rules?: RuleHook | null;
 }
 
 export interface AppModule<Counters> {

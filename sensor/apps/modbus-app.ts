@@ -5,7 +5,16 @@
  */
 import { decodeFramedPdu } from '../../protocols/modbus/decode.ts';
 import { type ModbusListener, ModbusParser } from '../../protocols/modbus/parser.ts';
-import type { ModbusAnomaly, ModbusParserOptions, ModbusPdu, ModbusTransaction } from '../../protocols/modbus/types.ts';
+import type {
+  ModbusAnomaly,
+  ModbusDecoded,
+  ModbusParserOptions,
+  ModbusPdu,
+  ModbusTransaction,
+} from '../../protocols/modbus/types.ts';
+import type { SensorEvent } from '../../protocols/wire/events.ts';
+import { type EvidenceBuilder, K_MODBUS_TX, ModbusTxSubject, type Subject } from '../../rules/engine/subjects.ts';
+import type { RuleHook } from '../alerts.ts';
 import type { EventFactory } from '../event-factory.ts';
 import type { Flow } from '../flow/flow.ts';
 import type { ModbusCounters } from '../summary.ts';
@@ -44,11 +53,14 @@ export class ModbusFlowContext {
   }
 }
 
-export class ModbusApp implements ModbusListener<ModbusFlowContext> {
+export class ModbusApp implements ModbusListener<ModbusFlowContext>, EvidenceBuilder {
   constructor(
     private readonly counters: ModbusCounters,
     private readonly events: EventFactory | null,
-  ) {}
+    private readonly rules: RuleHook | null = null,
+  ) {
+    if (rules !== null) rules.modbusTx.builder = this;
+  }
 
   pdu(ctx: ModbusFlowContext, pdu: ModbusPdu): void {
     this.counters.countPdu(pdu.dir === 1, pdu.unit, pdu.func, pdu.isException, pdu.exceptionCode);
@@ -69,37 +81,89 @@ export class ModbusApp implements ModbusListener<ModbusFlowContext> {
 
   transaction(ctx: ModbusFlowContext, tx: ModbusTransaction): void {
     this.counters.transactions++;
-    if (this.events === null) return;
+    const rules = this.rules;
+    if (this.events === null && rules === null) return;
     const tsSec = tx.requestTsSec >= 0 ? tx.requestTsSec : tx.responseTsSec;
     const tsNsec = tx.requestTsSec >= 0 ? tx.requestTsNsec : tx.responseTsNsec;
-    const modbus: Record<string, unknown> = {
-      kind: tx.kind,
-      reason: tx.reason,
-      tid: tx.tid,
-      unit: tx.unit,
-      func: tx.func,
-      funcName: tx.funcName,
-      category: tx.category,
-    };
-    if (tx.isException) {
-      modbus.exceptionCode = tx.exceptionCode;
-      modbus.exceptionName = tx.exceptionName;
+    let event: SensorEvent | null = null;
+    if (this.events !== null) {
+      event = transactionEvent(this.events, ctx.flow, tx, tx.request, tx.response, tsSec, tsNsec);
+      this.events.emit(event);
     }
-    if (tx.rttNs >= 0) modbus.rttUs = Math.round(tx.rttNs / 1000);
-    if (tx.request) modbus.request = tx.request;
-    if (tx.response) modbus.response = tx.response;
-    this.events.emit(this.events.base(ctx.flow, 'modbus.transaction', 'modbus', tsSec, tsNsec, { modbus }));
+    // Rules see the parser's reused record; the event is built only if one matches (evidence).
+    if (rules?.engine.wants(K_MODBUS_TX)) {
+      rules.modbusTx.set(tx, ctx.flow, tsSec, tsNsec, event);
+      rules.engine.evaluate(K_MODBUS_TX, rules.modbusTx);
+    }
+  }
+
+  /** Evidence for a matched rule: the transaction event, with the details the subject decoded. */
+  buildEvidence(_kind: number, subject: Subject): SensorEvent | null {
+    if (!(subject instanceof ModbusTxSubject) || subject.tx === null || this.rules === null) return null;
+    const flow = subject.flow as Flow;
+    const tx = subject.tx;
+    return transactionEvent(
+      this.rules.factory,
+      flow,
+      tx,
+      subject.request(),
+      subject.response(),
+      subject.tsSec,
+      subject.tsNsec,
+    );
   }
 
   anomaly(ctx: ModbusFlowContext, a: ModbusAnomaly): void {
     const name = `modbus.${a.kind}`;
     this.counters.countAnomaly(name);
-    if (this.events === null) return;
+    if (this.events === null) {
+      this.anomalyRules(ctx, a, name, null);
+      return;
+    }
     const fields: Record<string, unknown> = {};
     if (a.tid >= 0) fields.tid = a.tid;
     if (a.unit >= 0) fields.unit = a.unit;
     if (a.func >= 0) fields.func = a.func;
     if (a.value >= 0) fields.value = a.value;
-    this.events.anomaly(ctx.flow, 'modbus', name, a.dir, a.detail, a.tsSec, a.tsNsec, fields);
+    const event = this.events.anomaly(ctx.flow, 'modbus', name, a.dir, a.detail, a.tsSec, a.tsNsec, fields);
+    this.anomalyRules(ctx, a, name, event);
   }
+
+  private anomalyRules(ctx: ModbusFlowContext, a: ModbusAnomaly, name: string, event: SensorEvent | null): void {
+    if (this.rules === null) return;
+    const s = this.rules.anomalySubject.set(ctx.flow, 'modbus', name, a.dir, a.detail, a.tsSec, a.tsNsec, event);
+    s.tid = a.tid;
+    s.unit = a.unit;
+    s.func = a.func;
+    s.value = a.value;
+    this.rules.anomaly(s);
+  }
+}
+
+function transactionEvent(
+  factory: EventFactory,
+  flow: Flow,
+  tx: ModbusTransaction,
+  request: ModbusDecoded | null,
+  response: ModbusDecoded | null,
+  tsSec: number,
+  tsNsec: number,
+): SensorEvent {
+  const modbus: Record<string, unknown> = {
+    kind: tx.kind,
+    reason: tx.reason,
+    tid: tx.tid,
+    unit: tx.unit,
+    func: tx.func,
+    funcName: tx.funcName,
+    category: tx.category,
+  };
+  if (tx.isException) {
+    modbus.exceptionCode = tx.exceptionCode;
+    modbus.exceptionName = tx.exceptionName;
+  }
+  if (tx.rttNs >= 0) modbus.rttUs = Math.round(tx.rttNs / 1000);
+  if (request) modbus.request = request;
+  if (response) modbus.response = response;
+  return factory.base(flow, 'modbus.transaction', 'modbus', tsSec, tsNsec, { modbus });
 }

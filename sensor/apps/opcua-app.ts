@@ -33,6 +33,19 @@ import { encodingId, encodingName, statusCodeHex, statusCodeName } from '../../p
 import { type OpcuaListener, OpcuaParser } from '../../protocols/opcua/parser.ts';
 import { OPCUA_PORT, probeOpcua } from '../../protocols/opcua/probe.ts';
 import type { OpcuaAnomaly, OpcuaChunk, OpcuaParserOptions, OpcuaTransaction } from '../../protocols/opcua/types.ts';
+import type { SensorEvent } from '../../protocols/wire/events.ts';
+import { policyShortName } from '../../rules/engine/fields.ts';
+import {
+  type EvidenceBuilder,
+  K_OPCUA_CHANNEL,
+  K_OPCUA_SESSION,
+  K_OPCUA_TRANSPORT,
+  K_OPCUA_TX,
+  type OpcuaPosture,
+  OpcuaTxSubject,
+  type Subject,
+} from '../../rules/engine/subjects.ts';
+import type { RuleHook } from '../alerts.ts';
 import type { EventFactory } from '../event-factory.ts';
 import type { Flow } from '../flow/flow.ts';
 import type { AppContext, AppModule, FlowApp } from './app.ts';
@@ -207,7 +220,7 @@ export function mergeOpcuaCounters(into: OpcuaCounters, from: OpcuaCounters): vo
 }
 
 /** Per-connection state: the parser plus what the events and summary need to remember about the channel. */
-export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp> {
+export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, EvidenceBuilder {
   readonly parser: OpcuaParser<OpcuaFlowApp>;
   private readonly counters: OpcuaCounters;
   private readonly events: EventFactory | null;
@@ -216,8 +229,9 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp> {
   /** Time of the last packet counted in `frames` (tshark counts a frame once, however many messages end in it). */
   private lastFrameSec = -1;
   private lastFrameNsec = -1;
-  private policyUri: string | null = null;
-  private securityMode: string | null = null;
+  /** What the connection showed of its security so far (policy, mode, session token): rules read it. */
+  private readonly posture: OpcuaPosture = { policyUri: null, securityMode: null, identityTokenType: null };
+  private readonly rules: RuleHook | null;
 
   constructor(
     readonly flow: Flow,
@@ -226,7 +240,10 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp> {
   ) {
     this.counters = ctx.counters;
     this.events = ctx.events;
-    this.parser = new OpcuaParser<OpcuaFlowApp>(this, this, { decode: ctx.events !== null, ...options });
+    this.rules = ctx.rules ?? null;
+    // Rules on OPC UA read service bodies (node ids, tokens): decode when events or such rules want them.
+    const decode = ctx.events !== null || (this.rules?.wantsOpcua() ?? false);
+    this.parser = new OpcuaParser<OpcuaFlowApp>(this, this, { decode, ...options });
   }
 
   data(dir: 0 | 1, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number): void {
@@ -283,12 +300,34 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp> {
     const k = this.counters;
     k.transactions++;
     if (tx.serviceResult > 0) bump(k.serviceResults, tx.serviceResult);
-    if (tx.requestServiceId === ID.activateSessionRequest && this.events !== null) {
+    if (tx.requestServiceId === ID.activateSessionRequest && (this.events !== null || this.rules !== null)) {
       const token = tx.request?.userIdentityToken as Decoded | undefined;
-      if (token) bump(k.identityTokens, String(token.tokenType));
+      if (token && this.events !== null) bump(k.identityTokens, String(token.tokenType));
+      if (token) this.posture.identityTokenType = String(token.tokenType);
       this.sessionEvent(tx, token);
     }
-    if (this.events === null) return;
+    const rules = this.rules;
+    let event: SensorEvent | null = null;
+    if (this.events !== null) {
+      event = this.transactionEvent(this.events, tx);
+      this.events.emit(event);
+    }
+    if (rules?.engine.wants(K_OPCUA_TX)) {
+      const paired = tx.requestTsSec >= 0;
+      const tsSec = paired ? tx.requestTsSec : tx.responseTsSec;
+      const tsNsec = paired ? tx.requestTsNsec : tx.responseTsNsec;
+      rules.opcuaTx.set(tx, this.posture, this.flow, tsSec, tsNsec, event);
+      rules.opcuaTx.builder = this;
+      rules.engine.evaluate(K_OPCUA_TX, rules.opcuaTx);
+    }
+  }
+
+  buildEvidence(_kind: number, subject: Subject): SensorEvent | null {
+    if (this.rules === null || !(subject instanceof OpcuaTxSubject) || subject.tx === null) return null;
+    return this.transactionEvent(this.rules.factory, subject.tx);
+  }
+
+  private transactionEvent(factory: EventFactory, tx: OpcuaTransaction): SensorEvent {
     const opcua: Record<string, unknown> = {
       kind: tx.kind,
       reason: tx.reason,
@@ -310,30 +349,59 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp> {
     if (tx.request) opcua.request = jsonSafe(tx.request);
     if (tx.response) opcua.response = jsonSafe(tx.response);
     const paired = tx.requestTsSec >= 0;
-    this.events.emit(
-      this.events.base(
-        this.flow,
-        'opcua.transaction',
-        'opcua',
-        paired ? tx.requestTsSec : tx.responseTsSec,
-        paired ? tx.requestTsNsec : tx.responseTsNsec,
-        { opcua },
-      ),
+    return factory.base(
+      this.flow,
+      'opcua.transaction',
+      'opcua',
+      paired ? tx.requestTsSec : tx.responseTsSec,
+      paired ? tx.requestTsNsec : tx.responseTsNsec,
+      { opcua },
     );
   }
 
   anomaly(_ctx: OpcuaFlowApp, a: OpcuaAnomaly): void {
     const name = `opcua.${a.kind}`;
     this.counters.countAnomaly(name);
-    if (this.events === null) return;
-    const fields: Record<string, unknown> = {};
-    if (a.requestId >= 0) fields.requestId = a.requestId;
-    if (a.serviceId >= 0) {
-      fields.service = a.serviceId;
-      fields.serviceName = encodingName(a.serviceId);
+    let event: SensorEvent | null = null;
+    if (this.events !== null) {
+      const fields: Record<string, unknown> = {};
+      if (a.requestId >= 0) fields.requestId = a.requestId;
+      if (a.serviceId >= 0) {
+        fields.service = a.serviceId;
+        fields.serviceName = encodingName(a.serviceId);
+      }
+      if (a.value >= 0) fields.value = a.value;
+      event = this.events.anomaly(this.flow, 'opcua', name, a.dir, a.detail, a.tsSec, a.tsNsec, fields);
     }
-    if (a.value >= 0) fields.value = a.value;
-    this.events.anomaly(this.flow, 'opcua', name, a.dir, a.detail, a.tsSec, a.tsNsec, fields);
+    if (this.rules !== null) {
+      const s = this.rules.anomalySubject.set(this.flow, 'opcua', name, a.dir, a.detail, a.tsSec, a.tsNsec, event);
+      s.requestId = a.requestId;
+      s.value = a.value;
+      if (a.serviceId >= 0) {
+        s.service = a.serviceId;
+        s.serviceName = encodingName(a.serviceId);
+      }
+      this.rules.anomaly(s);
+    }
+  }
+
+  /** Factory for a rare message's event: the events one, or the rules' when only a rule on `kind` wants it. */
+  private rareFactory(kind: number): { factory: EventFactory | null; rules: RuleHook | null } {
+    const rules = this.rules?.engine.wants(kind) ? this.rules : null;
+    return { factory: this.events ?? rules?.factory ?? null, rules };
+  }
+
+  private rareRules(
+    rules: RuleHook | null,
+    kind: number,
+    record: Record<string, unknown>,
+    event: SensorEvent,
+    tsSec: number,
+    tsNsec: number,
+  ): void {
+    if (rules === null) return;
+    rules.record.set(record, this.flow, tsSec, tsNsec, event);
+    rules.engine.evaluate(kind, rules.record);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -355,33 +423,37 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp> {
       this.counters.addEndpoint(rhe.endpointUrl);
       fields = { ...rhe };
     } else fields = { ...decodeAcknowledge(c.buf, bodyOff, bodyLen) };
-    if (this.events === null) return;
+    const { factory, rules } = this.rareFactory(K_OPCUA_TRANSPORT);
+    if (factory === null) return;
     const opcua = { messageType: c.typeName, dir: c.dir, ...fields };
-    this.events.emit(this.events.base(this.flow, 'opcua.transport', 'opcua', c.tsSec, c.tsNsec, { opcua }));
+    const event = factory.base(this.flow, 'opcua.transport', 'opcua', c.tsSec, c.tsNsec, { opcua });
+    if (this.events !== null) this.events.emit(event);
+    this.rareRules(rules, K_OPCUA_TRANSPORT, opcua, event, c.tsSec, c.tsNsec);
   }
 
   private openSecureChannel(c: OpcuaChunk): void {
     const hdr = decodeAsymmetricHeader(c.buf, c.off + 12, c.len - 12);
     if (hdr.securityPolicyUri) {
       this.counters.securityPolicies.add(hdr.securityPolicyUri);
-      this.policyUri = hdr.securityPolicyUri;
+      this.posture.policyUri = hdr.securityPolicyUri;
     }
     let body: Decoded | null = null;
     if (c.complete && c.serviceId >= 0) body = decodeServiceBody(c.serviceId, c.bodyBuf, c.bodyOff, c.bodyLen);
     if (body !== null && c.serviceId === ID.openSecureChannelRequest && typeof body.securityModeName === 'string') {
-      this.securityMode = body.securityModeName;
+      this.posture.securityMode = body.securityModeName;
       bump(this.counters.securityModes, body.securityModeName);
     } else if (c.dir === 0 && c.encrypted && c.complete) {
       // The mode travels inside the encrypted body: all we know is that it is not None.
-      this.securityMode = 'Sign or SignAndEncrypt (encrypted)';
-      bump(this.counters.securityModes, this.securityMode);
+      this.posture.securityMode = 'Sign or SignAndEncrypt (encrypted)';
+      bump(this.counters.securityModes, this.posture.securityMode);
     }
     const cert =
       hdr.senderCertificate !== null && hdr.senderCertificate.length > 0
         ? parseCertificate(hdr.senderCertificate)
         : null;
     if (cert !== null) this.counters.certificates.add(cert.thumbprint);
-    if (this.events === null) return;
+    const { factory, rules } = this.rareFactory(K_OPCUA_CHANNEL);
+    if (factory === null) return;
     const opcua: Record<string, unknown> = {
       messageType: 'OPN',
       dir: c.dir,
@@ -399,7 +471,35 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp> {
     }
     if (c.requestId >= 0) opcua.requestId = c.requestId;
     if (body !== null) opcua.body = jsonSafe(body);
-    this.events.emit(this.events.base(this.flow, 'opcua.secure_channel', 'opcua', c.tsSec, c.tsNsec, { opcua }));
+    const event = factory.base(this.flow, 'opcua.secure_channel', 'opcua', c.tsSec, c.tsNsec, { opcua });
+    if (this.events !== null) this.events.emit(event);
+    if (rules !== null) {
+      const record: Record<string, unknown> = {
+        dir: c.dir,
+        messageType: 'OPN',
+        secureChannelId: c.secureChannelId,
+        securityPolicyUri: hdr.securityPolicyUri,
+        securityPolicy: policyShortName(hdr.securityPolicyUri),
+        securityMode: this.posture.securityMode,
+        requestTypeName: body?.requestTypeName,
+        encrypted: c.encrypted,
+        serviceName: c.serviceId >= 0 ? c.serviceName : undefined,
+        'senderCertificate.present': cert !== null,
+      };
+      if (cert !== null) {
+        const t = c.tsSec * 1000;
+        const from = Date.parse(cert.validFrom);
+        const to = Date.parse(cert.validTo);
+        record['senderCertificate.selfSigned'] = cert.selfSigned;
+        record['senderCertificate.expired'] = (Number.isFinite(to) && t > to) || (Number.isFinite(from) && t < from);
+        record['senderCertificate.subject'] = cert.subject;
+        record['senderCertificate.issuer'] = cert.issuer;
+        record['senderCertificate.thumbprint'] = cert.thumbprint;
+        record['senderCertificate.keyBits'] = cert.keyBits;
+        record['senderCertificate.validTo'] = cert.validTo;
+      }
+      this.rareRules(rules, K_OPCUA_CHANNEL, record, event, c.tsSec, c.tsNsec);
+    }
   }
 
   private collectIdentity(serviceId: number, body: Decoded): void {
@@ -428,11 +528,12 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp> {
   }
 
   private sessionEvent(tx: OpcuaTransaction, token: Decoded | undefined): void {
-    if (this.events === null) return;
+    const { factory, rules } = this.rareFactory(K_OPCUA_SESSION);
+    if (factory === null) return;
     const opcua: Record<string, unknown> = {
       requestId: tx.requestId,
-      securityPolicyUri: this.policyUri,
-      securityMode: this.securityMode,
+      securityPolicyUri: this.posture.policyUri,
+      securityMode: this.posture.securityMode,
       identityTokenType: token?.tokenType ?? 'Unknown',
     };
     if (token !== undefined) {
@@ -449,7 +550,12 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp> {
     }
     const tsSec = tx.responseTsSec >= 0 ? tx.responseTsSec : tx.requestTsSec;
     const tsNsec = tx.responseTsSec >= 0 ? tx.responseTsNsec : tx.requestTsNsec;
-    this.events.emit(this.events.base(this.flow, 'opcua.session', 'opcua', tsSec, tsNsec, { opcua }));
+    const event = factory.base(this.flow, 'opcua.session', 'opcua', tsSec, tsNsec, { opcua });
+    if (this.events !== null) this.events.emit(event);
+    if (rules !== null) {
+      const record = { ...opcua, securityPolicy: policyShortName(this.posture.policyUri) };
+      this.rareRules(rules, K_OPCUA_SESSION, record, event, tsSec, tsNsec);
+    }
   }
 }
 

@@ -48,6 +48,17 @@ import type {
   S7PlusFrame,
   S7Transaction,
 } from '../../protocols/s7comm/types.ts';
+import type { SensorEvent } from '../../protocols/wire/events.ts';
+import {
+  type EvidenceBuilder,
+  K_COTP_CONNECT,
+  K_S7_TX,
+  K_S7PLUS_FRAME,
+  S7PlusSubject,
+  S7TxSubject,
+  type Subject,
+} from '../../rules/engine/subjects.ts';
+import type { RuleHook } from '../alerts.ts';
 import type { EventFactory } from '../event-factory.ts';
 import type { Flow } from '../flow/flow.ts';
 import type { AppContext, AppModule, FlowApp } from './app.ts';
@@ -244,7 +255,7 @@ function transactionTs(tx: S7Transaction): [number, number] {
 }
 
 /** One S7 (ISO-on-TCP) connection: parser + listener + counting. */
-export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp> {
+export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilder {
   readonly parser: S7Parser<S7FlowApp>;
   /** Bit 0/1: S7comm seen client→server / server→client; bits 2/3 the same for S7comm-plus (talkers). */
   private talkerBits = 0;
@@ -256,6 +267,7 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp> {
     private readonly counters: S7Counters,
     private readonly events: EventFactory | null,
     options: S7ParserOptions = {},
+    private readonly rules: RuleHook | null = null,
   ) {
     this.parser = new S7Parser<S7FlowApp>(this, this, options);
   }
@@ -292,7 +304,9 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp> {
     const dst = formatTsap(cc.dstTsap);
     const flow = this.flow;
     this.counters.tsaps.add(`${flow.srcIp(cc.dir)}\u0000${flow.dstIp(cc.dir)}\u0000${src}\u0000${dst}`);
-    if (this.events === null) return;
+    const rules = this.rules?.engine.wants(K_COTP_CONNECT) ? this.rules : null;
+    const factory = this.events ?? rules?.factory ?? null;
+    if (factory === null) return;
     const cotp: Record<string, unknown> = {
       type: cc.type,
       typeName: cotpTypeName(cc.type),
@@ -306,9 +320,13 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp> {
     const rs = rackSlot(cc.dstTsap);
     if (rs !== null) Object.assign(cotp, rs);
     const kind = cc.type === COTP_CR ? 'cotp.connect_request' : cc.type === COTP_CC ? 'cotp.connect_confirm' : 'cotp';
-    this.events.emit(
-      this.events.base(flow, 'cotp.connect', 's7comm', cc.tsSec, cc.tsNsec, { cotp: { ...cotp, kind } }),
-    );
+    const record = { ...cotp, kind };
+    const event = factory.base(flow, 'cotp.connect', 's7comm', cc.tsSec, cc.tsNsec, { cotp: record });
+    if (this.events !== null) this.events.emit(event);
+    if (rules !== null) {
+      rules.record.set(record, flow, cc.tsSec, cc.tsNsec, event);
+      rules.engine.evaluate(K_COTP_CONNECT, rules.record);
+    }
   }
 
   pdu(_ctx: S7FlowApp, p: S7Pdu): void {
@@ -368,7 +386,20 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp> {
       this.talkerBits |= bit;
       c.plusTalkers.add(`${this.flow.srcIp(f.dir)}\u0000${this.flow.dstIp(f.dir)}`);
     }
-    if (this.events === null) return;
+    const rules = this.rules;
+    let event: SensorEvent | null = null;
+    if (this.events !== null) {
+      event = this.plusEvent(this.events, f);
+      this.events.emit(event);
+    }
+    if (rules?.engine.wants(K_S7PLUS_FRAME)) {
+      rules.s7Plus.set(f, this.flow, event);
+      rules.s7Plus.builder = this;
+      rules.engine.evaluate(K_S7PLUS_FRAME, rules.s7Plus);
+    }
+  }
+
+  private plusEvent(factory: EventFactory, f: S7PlusFrame): SensorEvent {
     const s7plus: Record<string, unknown> = {
       dir: f.dir,
       version: f.version,
@@ -381,12 +412,37 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp> {
     if (f.function >= 0) s7plus.function = f.function;
     if (f.seq >= 0) s7plus.seq = f.seq;
     if (f.sessionId >= 0) s7plus.sessionId = f.sessionId;
-    this.events.emit(this.events.base(this.flow, 's7comm_plus.frame', 's7comm-plus', f.tsSec, f.tsNsec, { s7plus }));
+    return factory.base(this.flow, 's7comm_plus.frame', 's7comm-plus', f.tsSec, f.tsNsec, { s7plus });
   }
 
   transaction(_ctx: S7FlowApp, tx: S7Transaction): void {
     this.counters.transactions++;
-    if (this.events === null) return;
+    const rules = this.rules;
+    if (this.events === null && rules === null) return;
+    let event: SensorEvent | null = null;
+    if (this.events !== null) {
+      event = this.transactionEvent(this.events, tx);
+      this.events.emit(event);
+    }
+    if (rules?.engine.wants(K_S7_TX)) {
+      const [tsSec, tsNsec] = transactionTs(tx);
+      rules.s7Tx.set(tx, this.flow, tsSec, tsNsec, event);
+      rules.s7Tx.builder = this;
+      rules.engine.evaluate(K_S7_TX, rules.s7Tx);
+    }
+  }
+
+  /** Evidence for a matched rule (the record is still the parser's current one). */
+  buildEvidence(_kind: number, subject: Subject): SensorEvent | null {
+    if (this.rules === null) return null;
+    if (subject instanceof S7TxSubject && subject.tx !== null)
+      return this.transactionEvent(this.rules.factory, subject.tx);
+    if (subject instanceof S7PlusSubject && subject.frame !== null)
+      return this.plusEvent(this.rules.factory, subject.frame);
+    return null;
+  }
+
+  private transactionEvent(factory: EventFactory, tx: S7Transaction): SensorEvent {
     const s7: Record<string, unknown> = {
       kind: tx.kind,
       reason: tx.reason,
@@ -425,17 +481,25 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp> {
       if (facts.length > 0) s7.identity = facts;
     }
     const [tsSec, tsNsec] = transactionTs(tx);
-    this.events.emit(this.events.base(this.flow, 's7comm.transaction', 's7comm', tsSec, tsNsec, { s7comm: s7 }));
+    return factory.base(this.flow, 's7comm.transaction', 's7comm', tsSec, tsNsec, { s7comm: s7 });
   }
 
   anomaly(_ctx: S7FlowApp, a: S7Anomaly): void {
     bumpS(this.counters.anomalies, a.kind);
-    if (this.events === null) return;
-    const fields: Record<string, unknown> = {};
-    if (a.value >= 0) fields.value = a.value;
-    if (a.pduRef >= 0) fields.pduRef = a.pduRef;
     const protocol = a.kind.startsWith('cotp.') ? 'cotp' : 's7comm';
-    this.events.anomaly(this.flow, protocol, a.kind, a.dir, a.detail, a.tsSec, a.tsNsec, fields);
+    let event: SensorEvent | null = null;
+    if (this.events !== null) {
+      const fields: Record<string, unknown> = {};
+      if (a.value >= 0) fields.value = a.value;
+      if (a.pduRef >= 0) fields.pduRef = a.pduRef;
+      event = this.events.anomaly(this.flow, protocol, a.kind, a.dir, a.detail, a.tsSec, a.tsNsec, fields);
+    }
+    if (this.rules !== null) {
+      const s = this.rules.anomalySubject.set(this.flow, protocol, a.kind, a.dir, a.detail, a.tsSec, a.tsNsec, event);
+      s.value = a.value;
+      s.pduRef = a.pduRef;
+      this.rules.anomaly(s);
+    }
   }
 }
 
@@ -448,7 +512,8 @@ export function createS7Module(options: S7ModuleOptions = {}): AppModule<S7Count
     ports: [S7_PORT],
     probe: probeS7,
     createCounters: () => new S7Counters(),
-    createFlowApp: (flow: Flow, ctx: AppContext<S7Counters>) => new S7FlowApp(flow, ctx.counters, ctx.events, options),
+    createFlowApp: (flow: Flow, ctx: AppContext<S7Counters>) =>
+      new S7FlowApp(flow, ctx.counters, ctx.events, options, ctx.rules ?? null),
     summarise: summariseS7,
     merge: mergeS7,
   };

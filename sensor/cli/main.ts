@@ -1,8 +1,10 @@
 /**
  * `otsensor`: the sensor's command line.
  *
- *   otsensor read FILE... [--summary] [--events] [--sensor-id ID]
- *   otsensor live --iface IF [--bpf EXPR] [--events] [--duration SEC] [--sensor-id ID]
+ *   otsensor read FILE... [--summary] [--events] [--alerts] [--rules DIR]... [--sensor-id ID]
+ *   otsensor live --iface IF [--bpf EXPR] [--events] [--alerts] [--rules DIR]... [--duration SEC] [--sensor-id ID]
+ *   otsensor rules list [--rules DIR]... [--json]
+ *   otsensor rules test [DIR] [--json]
  *
  * Output contract: JSON on stdout (one summary object, or one event per line); human messages and the progress bar
  * on stderr. Exit status 0 when every input was read completely, 1 when any input was damaged or unreadable (every
@@ -10,13 +12,26 @@
  */
 import { parseArgs } from 'node:util';
 import { runLive, runRead } from './commands.ts';
+import { runInventory } from './inventory.ts';
+import { LEARN_USAGE, runLearnCommand } from './learn.ts';
+import { runRulesList, runRulesTest } from './rules-commands.ts';
 
 const USAGE = `usage:
   otsensor read FILE... [--summary] [--events] [--sensor-id ID]
       Read pcap / pcapng files (optionally .gz). --summary (default) prints one JSON object for the run with
       per-file counts; --events prints one JSON event per line.
+  otsensor read FILE... --inventory | --inventory-csv [--sensor-id ID]
+      Print the passive asset inventory of the files (assets, identity with evidence, roles, advisory matches;
+      see docs/inventory.md) as JSON, or as CSV with one row per asset.
   otsensor live --iface IF [--bpf EXPR] [--events] [--duration SEC] [--snaplen N] [--sensor-id ID]
       Capture from a network interface with libpcap (receive only: the sensor never transmits).
+  --alerts prints alerts of the detection rules as JSON lines (bundled rules/packs plus every --rules DIR; see
+      docs/rules.md); live mode reloads rules when a rule file changes. --summary then gains an "alerts" section.
+  --baseline FILE (read and live) prints deviations from a learned baseline as alert JSON lines (docs/baseline.md).
+${LEARN_USAGE}  otsensor rules list [--rules DIR]... [--no-bundled] [--json]
+      List the loaded rules (bundled plus DIRs).
+  otsensor rules test [DIR] [--json]
+      Run every rule's own tests (the bundled rules, or those in DIR); exit 1 when any fails.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -34,14 +49,26 @@ async function main(argv: string[]): Promise<number> {
         options: {
           summary: { type: 'boolean', default: false },
           events: { type: 'boolean', default: false },
+          alerts: { type: 'boolean', default: false },
+          rules: { type: 'string', multiple: true, default: [] },
+          baseline: { type: 'string' },
           'sensor-id': { type: 'string', default: 'local' },
           progress: { type: 'boolean', default: true },
+          inventory: { type: 'boolean', default: false },
+          'inventory-csv': { type: 'boolean', default: false },
         },
       });
       if (positionals.length === 0) throw new UsageError('read: give at least one capture file');
+      if (values.inventory || values['inventory-csv']) {
+        const format = values['inventory-csv'] ? 'csv' : 'json';
+        return await runInventory(positionals, { sensorId: values['sensor-id'], format, events: null });
+      }
       return await runRead(positionals, {
-        summary: values.summary || !values.events,
+        summary: values.summary || (!values.events && !values.alerts && values.baseline === undefined),
         events: values.events,
+        alerts: values.alerts,
+        rules: values.rules,
+        baseline: values.baseline,
         sensorId: values['sensor-id'],
         progress: values.progress,
       });
@@ -53,6 +80,9 @@ async function main(argv: string[]): Promise<number> {
           iface: { type: 'string' },
           bpf: { type: 'string' },
           events: { type: 'boolean', default: false },
+          alerts: { type: 'boolean', default: false },
+          rules: { type: 'string', multiple: true, default: [] },
+          baseline: { type: 'string' },
           duration: { type: 'string' },
           snaplen: { type: 'string' },
           'sensor-id': { type: 'string', default: 'local' },
@@ -70,7 +100,30 @@ async function main(argv: string[]): Promise<number> {
         durationSec: duration,
         snaplen,
         sensorId: values['sensor-id'],
+        alerts: values.alerts,
+        rules: values.rules,
+        baseline: values.baseline,
       });
+    }
+    if (command === 'learn') return await runLearnCommand(rest);
+    if (command === 'rules') {
+      const [sub, ...args] = rest;
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          rules: { type: 'string', multiple: true, default: [] },
+          json: { type: 'boolean', default: false },
+          'no-bundled': { type: 'boolean', default: false },
+        },
+      });
+      if (sub === 'list')
+        return await runRulesList(values.rules, { json: values.json, bundled: !values['no-bundled'] });
+      if (sub === 'test') {
+        if (positionals.length > 1) throw new UsageError('rules test: at most one DIR');
+        return await runRulesTest(positionals[0], { json: values.json });
+      }
+      throw new UsageError("rules: use 'rules list' or 'rules test'");
     }
     throw new UsageError(`unknown command '${command}'`);
   } catch (err) {
