@@ -7,7 +7,8 @@
  */
 
 import { LinkDecoder, type LinkDecoderOptions } from '../protocols/link/decode.ts';
-import { DECODE_OK, PacketView } from '../protocols/link/packet-view.ts';
+import { AS_DOUBLE, DECODE_OK, PacketView } from '../protocols/link/packet-view.ts';
+import { DEFAULT_TRANSACTION_TIMEOUT_SEC } from '../protocols/modbus/parser.ts';
 import { probeModbus, probeModbusFraming } from '../protocols/modbus/probe.ts';
 import type { ModbusParserOptions } from '../protocols/modbus/types.ts';
 import type { CompiledRuleSet } from '../rules/engine/compile.ts';
@@ -20,8 +21,8 @@ import { s7commModule } from './apps/s7-app.ts';
 import type { PacketBatch } from './capture/source.ts';
 import { EventFactory, type EventSink } from './event-factory.ts';
 import type { Flow } from './flow/flow.ts';
-import { type FlowEndReason, FlowTable, type FlowTableOptions } from './flow/flow-table.ts';
-import { TcpReassembler, type TcpReassemblerOptions } from './flow/tcp-reassembler.ts';
+import { type FlowEndReason, type FlowListener, FlowTable, type FlowTableOptions } from './flow/flow-table.ts';
+import { type StreamSink, TcpReassembler, type TcpReassemblerOptions } from './flow/tcp-reassembler.ts';
 import { ModbusCounters } from './summary.ts';
 
 /** flow.appState values: what the pipeline knows about a flow's application protocol. */
@@ -87,7 +88,8 @@ class ProbeState {
 
 export class PipelineStats {
   packets = 0;
-  bytes = 0;
+  /** Starts as a double (AS_DOUBLE, then 0 in the constructor): see AS_DOUBLE in packet-view.ts. */
+  bytes = AS_DOUBLE;
   decodeErrors = 0;
   notIp = 0;
   tcpPackets = 0;
@@ -100,7 +102,34 @@ export class PipelineStats {
   /** Flows decoded by each other module, and flows on a module's registered port that are not its protocol. */
   moduleFlows: Record<string, number> = {};
   unexpectedOnRegisteredPort: Record<string, number> = {};
-  lastTsSec = 0;
+  lastTsSec = AS_DOUBLE;
+
+  constructor() {
+    this.bytes = 0;
+    this.lastTsSec = 0;
+  }
+}
+
+/**
+ * The flow table's and reassembler's callbacks into a pipeline. A class, not an object of arrow functions: the
+ * reassembler's hot path calls `sink.data` once per segment, and V8 inlines that call for the one function it has
+ * seen. Fresh closures per Pipeline are new call targets, so every pipeline after the first in a process (each
+ * benchmark pass, each file of a multi-file run) deoptimised the reassembler; prototype methods are one target.
+ */
+class PipelineCallbacks implements StreamSink, FlowListener {
+  constructor(private readonly pipeline: Pipeline) {}
+
+  data(flow: Flow, dir: 0 | 1, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number): void {
+    this.pipeline.onData(flow, dir, buf, off, len, tsSec, tsNsec);
+  }
+
+  gap(flow: Flow, dir: 0 | 1, bytes: number): void {
+    this.pipeline.onGap(flow, dir, bytes);
+  }
+
+  flowEnd(flow: Flow, reason: FlowEndReason, tsSec: number): void {
+    this.pipeline.onFlowEnd(flow, reason, tsSec);
+  }
 }
 
 export class Pipeline {
@@ -126,6 +155,14 @@ export class Pipeline {
   private readonly contextPool: ModbusFlowContext[] = [];
   private readonly contextPoolMax: number;
   private sinceExpire = 0;
+  /**
+   * Skipping Modbus transaction sweeps that cannot expire anything (walking every live context cost more than all
+   * flow bookkeeping): a lower bound of the time of every open request — the oldest one open at the last sweep, and
+   * the earliest packet time since (requests are stamped with their packet's time, which may step back).
+   */
+  private oldestOpenAtSweep = Number.POSITIVE_INFINITY;
+  private earliestSinceSweep = Number.POSITIVE_INFINITY;
+  private readonly txTimeoutSec: number;
   readonly modules: readonly AnyAppModule[];
   /** Per-module counters, parallel to `modules`. */
   readonly moduleCounters: unknown[];
@@ -148,19 +185,12 @@ export class Pipeline {
             options.ruleEngine,
           );
     this.link = new LinkDecoder(options.link);
-    this.flows = new FlowTable(options.flows, {
-      flowEnd: (flow, reason, tsSec) => this.onFlowEnd(flow, reason, tsSec),
-    });
-    this.tcp = new TcpReassembler(
-      this.flows,
-      {
-        data: (flow, dir, buf, off, len, tsSec, tsNsec) => this.onData(flow, dir, buf, off, len, tsSec, tsNsec),
-        gap: (flow, dir, bytes) => this.onGap(flow, dir, bytes),
-      },
-      options.tcp,
-    );
+    const callbacks = new PipelineCallbacks(this);
+    this.flows = new FlowTable(options.flows, callbacks);
+    this.tcp = new TcpReassembler(this.flows, callbacks, options.tcp);
     // Detailed decoding of each transaction costs allocations; do it only when events are wanted.
     this.modbusOptions = { decode: sink !== null, ...options.modbus };
+    this.txTimeoutSec = this.modbusOptions.transactionTimeoutSec ?? DEFAULT_TRANSACTION_TIMEOUT_SEC;
     this.modbusApp = new ModbusApp(this.modbus, this.events, this.ruleHook);
     const poolMax = options.modbusContextPool ?? DEFAULT_MODBUS_CONTEXT_POOL;
     if (!Number.isInteger(poolMax) || poolMax < 0) {
@@ -209,6 +239,7 @@ export class Pipeline {
         continue;
       }
       st.lastTsSec = tsSec;
+      if (tsSec < this.earliestSinceSweep) this.earliestSinceSweep = tsSec;
       const proto = view.ipProto;
       if (proto === 6) {
         st.tcpPackets++;
@@ -238,20 +269,23 @@ export class Pipeline {
   private expire(tsSec: number): void {
     this.sinceExpire = 0;
     this.flows.expire(tsSec);
-    for (let ctx = this.liveHead; ctx !== null; ctx = ctx.liveNext) ctx.parser.expire(tsSec);
+    // Same test as ModbusParser.expire, on a bound of every context's oldest request: false means none is due.
+    if (!(tsSec - Math.min(this.oldestOpenAtSweep, this.earliestSinceSweep) <= this.txTimeoutSec)) {
+      let oldest = Number.POSITIVE_INFINITY;
+      for (let ctx = this.liveHead; ctx !== null; ctx = ctx.liveNext) {
+        ctx.parser.expire(tsSec);
+        const t = ctx.parser.oldestOpenSec();
+        if (t < oldest) oldest = t;
+      }
+      this.oldestOpenAtSweep = oldest;
+      this.earliestSinceSweep = Number.POSITIVE_INFINITY;
+    }
     for (const app of this.liveApps) app.expire(tsSec);
     this.ruleHook?.engine.sweep(tsSec);
   }
 
-  private onData(
-    flow: Flow,
-    dir: 0 | 1,
-    buf: Uint8Array,
-    off: number,
-    len: number,
-    tsSec: number,
-    tsNsec: number,
-  ): void {
+  /** @internal TCP payload of a flow (via PipelineCallbacks). */
+  onData(flow: Flow, dir: 0 | 1, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number): void {
     const state = flow.appState;
     if (state === APP_MODBUS) {
       const ctx = flow.app as ModbusFlowContext;
@@ -263,7 +297,8 @@ export class Pipeline {
     }
   }
 
-  private onGap(flow: Flow, dir: 0 | 1, bytes: number): void {
+  /** @internal Bytes lost in a flow (via PipelineCallbacks). */
+  onGap(flow: Flow, dir: 0 | 1, bytes: number): void {
     if (flow.appState === APP_MODBUS) {
       const ctx = flow.app as ModbusFlowContext;
       ctx.parser.gap((dir ^ ctx.swap) as 0 | 1, bytes);
@@ -447,7 +482,8 @@ export class Pipeline {
     ctx.liveNext = null;
   }
 
-  private onFlowEnd(flow: Flow, _reason: FlowEndReason, tsSec: number): void {
+  /** @internal A flow left the table (via PipelineCallbacks). */
+  onFlowEnd(flow: Flow, _reason: FlowEndReason, tsSec: number): void {
     if (flow.appState === APP_MODBUS) {
       const ctx = flow.app as ModbusFlowContext;
       ctx.parser.end(tsSec);

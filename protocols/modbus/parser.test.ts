@@ -199,6 +199,34 @@ describe('pairing', () => {
     expect(parser.stats).toMatchObject({ superseded: 1, openTx: 1 });
   });
 
+  it('pairs the same way with few or many requests open (list walk, then hash table, then list again)', () => {
+    const { parser, events } = newParser();
+    // Three rounds: 3 open (list), 40 open (table), 2 open (list again after draining); answered newest first.
+    let tid = 0;
+    for (const n of [3, 40, 2]) {
+      const tids = Array.from({ length: n }, () => tid++);
+      const reqs = concat(...tids.map((t) => adu(t, t % 3, hex('03 0000 0001'))));
+      parser.data(0, reqs, 0, reqs.length, 1, 0);
+      expect(parser.stats.openTx).toBe(n);
+      // A duplicate key while open supersedes, in both modes.
+      const dup = adu(tids[0] ?? 0, (tids[0] ?? 0) % 3, hex('06 0000 0001'));
+      parser.data(0, dup, 0, dup.length, 1, 0);
+      const resps = concat(
+        ...[...tids].reverse().map((t) => adu(t, t % 3, hex(t === tids[0] ? '06 0000 0001' : '03 02 0007'))),
+      );
+      parser.data(1, resps, 0, resps.length, 2, 0);
+      expect(parser.stats.openTx).toBe(0);
+    }
+    const txs = only(events, 'tx');
+    expect(txs.filter((t) => t.kind === 'paired')).toHaveLength(45);
+    expect(txs.filter((t) => t.reason === 'superseded')).toHaveLength(3);
+    expect(txs.filter((t) => t.kind === 'unsolicited')).toHaveLength(0);
+    expect(only(events, 'anomaly').filter((a) => a.kind === 'function_mismatch')).toHaveLength(0);
+    // Each pair matched its own request: the superseding FC6 requests (first tid of each round) paired with FC6.
+    expect(txs.filter((t) => t.reason === 'superseded').map((t) => t.func)).toEqual([3, 3, 3]);
+    expect(txs.filter((t) => t.kind === 'paired' && [0, 3, 43].includes(t.tid)).map((t) => t.func)).toEqual([6, 6, 6]);
+  });
+
   it('caps open transactions: evicts the oldest, one anomaly per burst', () => {
     const { parser, events } = newParser({ maxOpenTransactions: 4 });
     const reqs: Uint8Array[] = [];

@@ -74,6 +74,8 @@ const DETAIL_TOO_MANY = 'open transaction table full; evicting the oldest reques
 const DETAIL_MISMATCH = 'response function code differs from the request';
 
 const EMPTY = new Uint8Array(0);
+/** Open requests up to which pairing walks the open list instead of keeping the hash table (see `open`). */
+const LIST_LOOKUP_MAX = 8;
 
 /** Per-direction framing state. */
 class DirState {
@@ -106,6 +108,26 @@ class DirState {
   }
 }
 
+/** Slot buffers carved from one shared allocation at a time (see slotBuffer). */
+const SLOTS_PER_SLAB = 64;
+let slab: Uint8Array = EMPTY;
+let slabUsed = 0;
+
+/**
+ * A request slot's PDU buffer: a view into a shared slab rather than an array of its own. Each connection needs at
+ * least one slot, and a typed array of this size is an off-heap allocation that cost more than the connection's
+ * first packets; a view into a slab is an ordinary small object. A slab lives while any of its views does.
+ */
+function slotBuffer(): Uint8Array {
+  if (slabUsed + MAX_PDU_LEN > slab.length) {
+    slab = new Uint8Array(MAX_PDU_LEN * SLOTS_PER_SLAB);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + MAX_PDU_LEN);
+  slabUsed += MAX_PDU_LEN;
+  return view;
+}
+
 /** One open request, pooled. */
 class Slot {
   key = 0;
@@ -115,7 +137,7 @@ class Slot {
   tsSec = 0;
   tsNsec = 0;
   len = 0;
-  readonly pdu = new Uint8Array(MAX_PDU_LEN);
+  readonly pdu = slotBuffer();
   prev: Slot | null = null;
   next: Slot | null = null;
 }
@@ -150,8 +172,6 @@ function newStats(): ModbusParserStats {
   };
 }
 
-const STATS_KEYS = Object.keys(newStats()) as (keyof ModbusParserStats)[];
-
 export class ModbusParser<C> {
   readonly stats: ModbusParserStats = newStats();
   private readonly maxOpen: number;
@@ -160,7 +180,15 @@ export class ModbusParser<C> {
   private readonly maxValues: number;
 
   private readonly dirs: readonly [DirState, DirState] = [new DirState(), new DirState()];
-  private readonly open = new OpenTable<Slot>();
+  /**
+   * Open requests by key, used only while more than LIST_LOOKUP_MAX are open: a connection usually has one or two
+   * requests outstanding, and walking that short list from its oldest end (the likeliest to be answered) costs less
+   * than the table's hashed insert and backward-shift delete on every transaction.
+   */
+  private open: OpenTable<Slot> | null = null;
+  /** `open` is created on first need (most connections never have that many requests outstanding). */
+  private indexed = false;
+  private openCount = 0;
   /** Oldest-first list of open slots, and the free list (linked through `next`). */
   private head: Slot | null = null;
   private tail: Slot | null = null;
@@ -222,6 +250,9 @@ export class ModbusParser<C> {
     detail: '',
   };
   private readonly hint: ResponseHint = { quantity: -1 };
+  /** Direction and code (dir * 256 + fc) whose names pduRec holds, and the code whose names txRec holds. */
+  private pduNameKey = -1;
+  private txNameFc = -1;
   /** Time of the call being processed (anomalies are stamped with it). */
   private tsSec = 0;
   private tsNsec = 0;
@@ -358,6 +389,11 @@ export class ModbusParser<C> {
     }
   }
 
+  /** Packet time (s) of the oldest open request, or +Infinity when none is open (lets callers skip `expire`). */
+  oldestOpenSec(): number {
+    return this.head === null ? Number.POSITIVE_INFINITY : this.head.tsSec;
+  }
+
   /** The flow ended: every open request becomes 'unanswered'. */
   end(tsSec: number): void {
     this.tsSec = tsSec;
@@ -380,8 +416,9 @@ export class ModbusParser<C> {
     while (this.head !== null) this.releaseSlot(this.head);
     this.dirs[0].reset();
     this.dirs[1].reset();
-    const stats = this.stats;
-    for (let i = 0; i < STATS_KEYS.length; i++) stats[STATS_KEYS[i] as keyof ModbusParserStats] = 0;
+    // One copy from a fresh literal of the same shape (V8 copies it field by field) rather than a loop of keyed
+    // stores, whose 25 different keys made every store a slow generic lookup.
+    Object.assign(this.stats, newStats());
     this.overflowing = false;
     this.tsSec = 0;
     this.tsNsec = 0;
@@ -463,8 +500,13 @@ export class ModbusParser<C> {
     pdu.unit = b[i + 6] ?? 0;
     pdu.fc = fc;
     pdu.func = func;
-    pdu.funcName = cat === FC_INVALID && fc !== 0 ? INVALID_REQUEST_NAME : functionName(func);
-    pdu.category = FUNCTION_CATEGORY_NAMES[cat] ?? 'unknown';
+    // The names depend only on direction and code, which mostly repeat from one PDU to the next: refill on change.
+    const nameKey = dir * 256 + fc;
+    if (nameKey !== this.pduNameKey) {
+      this.pduNameKey = nameKey;
+      pdu.funcName = cat === FC_INVALID && fc !== 0 ? INVALID_REQUEST_NAME : functionName(func);
+      pdu.category = FUNCTION_CATEGORY_NAMES[cat] ?? 'unknown';
+    }
     pdu.isException = isException;
     pdu.exceptionCode = isException && aduLen > 8 ? (b[i + 8] ?? 0) : -1;
     pdu.exceptionName = isException ? exceptionName(pdu.exceptionCode) : '';
@@ -497,12 +539,12 @@ export class ModbusParser<C> {
 
   private onRequest(pdu: ModbusPdu): void {
     const key = pdu.unit * 65536 + pdu.tid;
-    const prior = this.open.get(key);
-    if (prior !== undefined) {
+    const prior = this.findOpen(key);
+    if (prior !== null) {
       this.stats.superseded++;
       this.unanswered(prior, 'superseded', DETAIL_SUPERSEDED, true);
     }
-    if (this.open.size >= this.maxOpen && this.head !== null) {
+    if (this.openCount >= this.maxOpen && this.head !== null) {
       if (!this.overflowing) {
         this.overflowing = true;
         this.emitAnomaly('too_many_open_transactions', 0, pdu.tid, pdu.unit, pdu.func, this.maxOpen, DETAIL_TOO_MANY);
@@ -527,16 +569,21 @@ export class ModbusParser<C> {
     if (this.tail !== null) this.tail.next = s;
     else this.head = s;
     this.tail = s;
-    this.open.set(key, s);
-    const size = this.open.size;
+    const size = ++this.openCount;
+    if (this.indexed) this.table().set(key, s);
+    else if (size > LIST_LOOKUP_MAX) {
+      this.indexed = true;
+      const table = this.table();
+      for (let o: Slot | null = this.head; o !== null; o = o.next) table.set(o.key, o);
+    }
     this.stats.openTx = size;
     if (size > this.stats.maxOpenTx) this.stats.maxOpenTx = size;
   }
 
   private onResponse(pdu: ModbusPdu): void {
-    const s = this.open.get(pdu.unit * 65536 + pdu.tid);
+    const s = this.findOpen(pdu.unit * 65536 + pdu.tid);
     const tx = this.txRec;
-    if (s === undefined) {
+    if (s === null) {
       this.stats.unsolicited++;
       this.emitAnomaly('unsolicited_response', 1, pdu.tid, pdu.unit, pdu.func, -1, DETAIL_UNSOLICITED);
       this.fillTx('unsolicited', 'unsolicited', pdu.tid, pdu.unit, pdu.func);
@@ -574,14 +621,17 @@ export class ModbusParser<C> {
 
   private fillTx(kind: ModbusTransactionKind, reason: ModbusTransactionReason, tid: number, unit: number, fc: number) {
     const tx = this.txRec;
-    const cat = fc >= 0x80 ? FC_INVALID : functionCategory(fc);
     tx.kind = kind;
     tx.reason = reason;
     tx.tid = tid;
     tx.unit = unit;
     tx.func = fc;
-    tx.funcName = cat === FC_INVALID && fc !== 0 ? INVALID_REQUEST_NAME : functionName(fc);
-    tx.category = FUNCTION_CATEGORY_NAMES[cat] ?? 'unknown';
+    if (fc !== this.txNameFc) {
+      this.txNameFc = fc;
+      const cat = fc >= 0x80 ? FC_INVALID : functionCategory(fc);
+      tx.funcName = cat === FC_INVALID && fc !== 0 ? INVALID_REQUEST_NAME : functionName(fc);
+      tx.category = FUNCTION_CATEGORY_NAMES[cat] ?? 'unknown';
+    }
     tx.isException = false;
     tx.exceptionCode = -1;
     tx.exceptionName = '';
@@ -624,6 +674,18 @@ export class ModbusParser<C> {
     this.listener.transaction(this.ctx, this.txRec);
   }
 
+  private table(): OpenTable<Slot> {
+    if (this.open === null) this.open = new OpenTable<Slot>();
+    return this.open;
+  }
+
+  /** The open request with this key, or null. */
+  private findOpen(key: number): Slot | null {
+    if (this.indexed) return this.table().get(key) ?? null;
+    for (let s = this.head; s !== null; s = s.next) if (s.key === key) return s;
+    return null;
+  }
+
   private allocSlot(): Slot {
     const s = this.free;
     if (s === null) return new Slot();
@@ -632,7 +694,7 @@ export class ModbusParser<C> {
   }
 
   private releaseSlot(s: Slot): void {
-    this.open.deleteMatching(s.key, s);
+    if (this.indexed) this.table().deleteMatching(s.key, s);
     if (s.prev !== null) s.prev.next = s.next;
     else this.head = s.next;
     if (s.next !== null) s.next.prev = s.prev;
@@ -640,7 +702,9 @@ export class ModbusParser<C> {
     s.prev = null;
     s.next = this.free;
     this.free = s;
-    const size = this.open.size;
+    const size = --this.openCount;
+    // Empty again (so is the table): back to walking the list.
+    if (size === 0) this.indexed = false;
     this.stats.openTx = size;
     if (this.overflowing && size < this.maxOpen >> 1) this.overflowing = false;
   }

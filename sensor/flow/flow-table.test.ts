@@ -129,6 +129,38 @@ describe('FlowTable', () => {
     expect(f.serverMacText).toBe('04:04:04:04:04:04');
   });
 
+  it('shares one copy per distinct MAC between flows, up to maxSharedMacs (then private copies, counted)', () => {
+    const macs = (last: number) => Uint8Array.from([0xa0, 0, 0, 0, 0, 1, 0xb0, 0, 0, 0, 0x80, last]);
+    const run = (opts?: FlowTableOptions) => {
+      const { t, p } = table(opts);
+      const flows = [40000, 40001, 40002].map((sport, i) => {
+        fill4(p, { sport, dport: 502 });
+        // Flows 0 and 1 share both MACs; flow 2 has another source MAC (differing only in the last byte).
+        p.frame = macs(i === 2 ? 0x7f : 0xfe);
+        p.dstMacOff = 0;
+        p.srcMacOff = 6;
+        return t.lookup(p, 1, 0);
+      });
+      return { t, flows };
+    };
+    const { t, flows } = run();
+    const [a, b, c] = flows;
+    expect(a?.clientMacText).toBe('b0:00:00:00:80:fe');
+    expect(c?.clientMacText).toBe('b0:00:00:00:80:7f');
+    expect(a?.clientMac).toBe(b?.clientMac);
+    expect(a?.serverMac).toBe(c?.serverMac);
+    expect(a?.clientMac).not.toBe(c?.clientMac);
+    expect(t.stats.macCacheFull).toBe(0);
+    const capped = run({ maxSharedMacs: 1 });
+    const [x, y, z] = capped.flows;
+    expect(z?.clientMac).not.toBe(x?.clientMac); // flow 2's own source MAC did not fit either
+    expect(x?.serverMacText).toBe('a0:00:00:00:00:01');
+    expect(x?.clientMac).toBe(y?.clientMac); // the first MAC seen (flow 0's source) is shared
+    expect(x?.serverMac).not.toBe(y?.serverMac); // the next one did not fit: private copies
+    expect(y?.serverMacText).toBe('a0:00:00:00:00:01');
+    expect(capped.t.stats.macCacheFull).toBe(4);
+  });
+
   it('evicts the least recently used flow at maxFlows, counted, with flowEnd', () => {
     const { t, p, listener } = table({ maxFlows: 3 });
     const a = t.lookup(fill4(p, { sport: 1001 }), 1, 0);

@@ -44,6 +44,8 @@ export interface FlowTableOptions {
   udpTimeoutSec?: number;
   /** Longest life of any flow, however busy (s); it is then ended and a new flow starts with its next packet. */
   hardTimeoutSec?: number;
+  /** Distinct MAC addresses kept as shared copies for flows; beyond this each flow gets its own copy. */
+  maxSharedMacs?: number;
 }
 
 export class FlowTableStats {
@@ -57,6 +59,8 @@ export class FlowTableStats {
   endedShutdown = 0;
   /** A SYN arrived on a closed flow's tuple: the old flow was ended ('closed') and a new one created. */
   portReuse = 0;
+  /** MAC addresses seen after the shared-copy cache was full (each such flow got a private copy). */
+  macCacheFull = 0;
 }
 
 const DEFAULTS = {
@@ -65,6 +69,7 @@ const DEFAULTS = {
   closedTimeoutSec: 10,
   udpTimeoutSec: 60,
   hardTimeoutSec: 86400,
+  maxSharedMacs: 4096,
 };
 
 /** Above this many buckets the chains simply grow longer (keeps the array ≤ 32 MiB for huge maxFlows). */
@@ -76,8 +81,18 @@ const MAX_BUCKETS = 1 << 22;
  */
 const INITIAL_BUCKETS = 1024;
 
+/**
+ * A class, not an object literal: each new table creating fresh literals deoptimised the packet loop that had
+ * inlined the previous table's list updates (seen as a recompile at the start of every benchmark pass).
+ */
+class LruList implements FlowList {
+  head: Flow | null = null;
+  tail: Flow | null = null;
+  count = 0;
+}
+
 function newList(): FlowList {
-  return { head: null, tail: null, count: 0 };
+  return new LruList();
 }
 
 export class FlowTable {
@@ -102,6 +117,13 @@ export class FlowTable {
   private ageTail: Flow | null = null;
   /** Largest packet time seen (s): the table's clock. */
   private nowSec = 0;
+  /**
+   * One shared read-only copy per distinct MAC address (flows keep them for events and the inventory). A network
+   * has few MACs but many connections, and a 6-byte typed array costs about as much to allocate as a whole
+   * packet's processing: sharing them took two allocations off every new flow. Capped by `maxSharedMacs`.
+   */
+  private readonly macs = new Map<number, Uint8Array>();
+  private readonly maxSharedMacs: number;
 
   constructor(options: FlowTableOptions | undefined, listener: FlowListener) {
     const o = { ...DEFAULTS, ...options };
@@ -110,6 +132,7 @@ export class FlowTable {
     this.closedTimeoutSec = nonNegative(o.closedTimeoutSec, 'closedTimeoutSec');
     this.udpTimeoutSec = nonNegative(o.udpTimeoutSec, 'udpTimeoutSec');
     this.hardTimeoutSec = nonNegative(o.hardTimeoutSec, 'hardTimeoutSec');
+    this.maxSharedMacs = nonNegative(o.maxSharedMacs, 'maxSharedMacs');
     this.listener = listener;
     let n = 16;
     while (n < this.maxFlows && n < MAX_BUCKETS) n *= 2;
@@ -223,7 +246,7 @@ export class FlowTable {
     // A side whose MAC was unknown at creation (e.g. Linux cooked capture gives only the source) is filled in
     // once, from the first packet it sends.
     if (p.srcMacOff >= 0 && (dir === 0 ? f.clientMac : f.serverMac) === null) {
-      const mac = copyMac(p.frame, p.srcMacOff);
+      const mac = this.sharedMac(p.frame, p.srcMacOff);
       if (dir === 0) f.clientMac = mac;
       else f.serverMac = mac;
     }
@@ -264,8 +287,8 @@ export class FlowTable {
       f.clientAddr4 = c2s ? p.src4 : p.dst4;
       f.serverAddr4 = c2s ? p.dst4 : p.src4;
     }
-    const srcMac = p.srcMacOff >= 0 ? copyMac(p.frame, p.srcMacOff) : null;
-    const dstMac = p.dstMacOff >= 0 ? copyMac(p.frame, p.dstMacOff) : null;
+    const srcMac = p.srcMacOff >= 0 ? this.sharedMac(p.frame, p.srcMacOff) : null;
+    const dstMac = p.dstMacOff >= 0 ? this.sharedMac(p.frame, p.dstMacOff) : null;
     f.clientMac = c2s ? srcMac : dstMac;
     f.serverMac = c2s ? dstMac : srcMac;
     f.firstSec = tsSec;
@@ -290,6 +313,22 @@ export class FlowTable {
     // Counters, lastDir and MAC bookkeeping are shared with the hit path.
     this.touch(f, c2s ? 0 : 1, p, tsSec, tsNsec);
     return f;
+  }
+
+  /** The shared copy of the MAC at `buf[off..off+6)` (a private one once the cache is full), or null if cut off. */
+  private sharedMac(buf: Uint8Array, off: number): Uint8Array | null {
+    if (off < 0 || off + 6 > buf.length) return null;
+    // 48 bits fit a double exactly.
+    const key =
+      ((buf[off] as number) * 256 + (buf[off + 1] as number)) * 0x100000000 +
+      (((buf[off + 2] as number) << 24) >>> 0) +
+      (((buf[off + 3] as number) << 16) | ((buf[off + 4] as number) << 8) | (buf[off + 5] as number));
+    const known = this.macs.get(key);
+    if (known !== undefined) return known;
+    const mac = copyMac(buf, off);
+    if (this.macs.size < this.maxSharedMacs) this.macs.set(key, mac);
+    else this.stats.macCacheFull++;
+    return mac;
   }
 
   /**
@@ -417,8 +456,7 @@ function matchDirection(f: Flow, p: PacketView): number {
   return -1;
 }
 
-function copyMac(buf: Uint8Array, off: number): Uint8Array | null {
-  if (off < 0 || off + 6 > buf.length) return null;
+function copyMac(buf: Uint8Array, off: number): Uint8Array {
   // Byte copy rather than set(subarray): no temporary view object (two MACs per new flow).
   const mac = new Uint8Array(6);
   for (let i = 0; i < 6; i++) mac[i] = buf[off + i] as number;

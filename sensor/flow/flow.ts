@@ -39,7 +39,10 @@ export class Flow {
   addr6: Uint32Array = NO_ADDR6;
   clientPort = 0;
   serverPort = 0;
-  /** Copied once when first known (null when the link layer carried none). */
+  /**
+   * Copied once when first known (null when the link layer carried none). Shared by the table's flows with the
+   * same MAC (FlowTable.sharedMac): read only.
+   */
   clientMac: Uint8Array | null = null;
   serverMac: Uint8Array | null = null;
 
