@@ -13,6 +13,10 @@
  *   3. check correctness inside the run, on every pass: the pipeline's counts must equal tshark's (the capture's
  *      .truth.json, or the README figure for modbus_big), except for a documented deliberate difference
  *      (DEVIATIONS); a wrong count marks the capture failed and the process exits 1.
+ *   With `--rules`, each round also runs a third child, `rules`: the pipeline with every bundled rule loaded
+ *   (rules/packs; alerts counted, nothing printed), and the report gives `rulesRatio` = rules rate / pipeline rate in
+ *   CPU time (median of the per-round ratios; target ≥ 0.8: detection must not cost more than a fifth of throughput)
+ *   and the alert count of each pass (checked equal over passes).
  * Reported (stdout, one JSON document): per capture, packets and MB per CPU-second of each mode (median over rounds
  * of each child's median pass; CPU time, because on a shared 2-core machine wall time mostly measures the
  * neighbours), the same per wall-clock second, the first (cold) pass alone, the pipeline/walk ratio in CPU time
@@ -21,7 +25,7 @@
  * on the CPU-time figures). The JSON goes to stdout (`npm run -s` keeps npm's banner off it) or to `--out FILE`; a
  * short table goes to stderr.
  *
- *   npm run -s bench [-- --only NAME[,NAME]] [--rounds N] [--passes N] [--out FILE]
+ *   npm run -s bench [-- --only NAME[,NAME]] [--rounds N] [--passes N] [--rules] [--out FILE]
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -39,6 +43,7 @@ import { join } from 'node:path';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
+import { type LoadedRules, loadRules } from '../rules/loader.ts';
 import { analyseFile } from '../sensor/analyse-file.ts';
 import { walkRecords } from '../sensor/capture/file-source.ts';
 import type { CaptureSource } from '../sensor/capture/source.ts';
@@ -51,7 +56,9 @@ const COUNT_KEYS = ['modbus.pdus', 'cotp.frames', 's7comm.pdus', 's7comm_plus.fr
 type CountKey = (typeof COUNT_KEYS)[number];
 type Counts = Record<CountKey, number>;
 
-const TARGETS = { packetsPerSec: 1_000_000, ratio: 0.3, peakRssMB: 150 } as const;
+const TARGETS = { packetsPerSec: 1_000_000, ratio: 0.3, peakRssMB: 150, rulesRatio: 0.8 } as const;
+
+type Mode = 'walk' | 'pipeline' | 'rules';
 
 interface CaptureSpec {
   name: string;
@@ -98,7 +105,7 @@ function loadSpec(name: string): CaptureSpec {
 }
 
 interface Measurement {
-  mode: 'walk' | 'pipeline';
+  mode: Mode;
   packets: number;
   bytes: number;
   /** Wall time of each pass over the file in this child; the first is cold (fresh process, nothing compiled yet). */
@@ -111,6 +118,10 @@ interface Measurement {
   rssAtQuartersMB: number[];
   /** Pipeline only: the checked counts of every pass (each pass is a fresh Pipeline). */
   counts: Counts[];
+  /** Rules only: alerts raised in each pass. */
+  alerts: number[];
+  /** Rules only: rules loaded. */
+  ruleCount: number;
 }
 
 async function decompressOnce(gz: string): Promise<string> {
@@ -152,7 +163,7 @@ function endPass(m: Measurement, start: bigint, cpu: NodeJS.CpuUsage): void {
  * figures (a clean process, one file, as `otsensor read` runs it); the later ones show the steady state once the
  * JIT has compiled the hot path, and steady the short walk timings (tens of milliseconds) against scheduler noise.
  */
-async function measure(mode: 'walk' | 'pipeline', file: string, passes: number): Promise<Measurement> {
+async function measure(mode: Mode, file: string, passes: number): Promise<Measurement> {
   const size = statSync(file).size;
   const m: Measurement = {
     mode,
@@ -163,7 +174,15 @@ async function measure(mode: 'walk' | 'pipeline', file: string, passes: number):
     peakRssMB: 0,
     rssAtQuartersMB: [],
     counts: [],
+    alerts: [],
+    ruleCount: 0,
   };
+  // Rules are loaded and compiled once, before any timed pass (as `otsensor read --alerts` does at start-up).
+  let loaded: LoadedRules | null = null;
+  if (mode === 'rules') {
+    loaded = await loadRules([]);
+    m.ruleCount = loaded.rules.length;
+  }
   let nextQuarter = 1;
   // Created once, outside the timed loop; it only records RSS on the first pass.
   const hooks = {
@@ -181,11 +200,12 @@ async function measure(mode: 'walk' | 'pipeline', file: string, passes: number):
       m.packets = (await walkRecords(file)).packets;
       endPass(m, start, cpu);
     } else {
-      const { pipeline, error } = await analyseFile(file, {}, hooks);
+      const { pipeline, error } = await analyseFile(file, loaded === null ? {} : { rules: loaded.set }, hooks);
       endPass(m, start, cpu);
       if (error) throw error;
       m.packets = pipeline.stats.packets;
       m.counts.push(countsOf(pipeline));
+      if (pipeline.ruleHook !== null) m.alerts.push(pipeline.ruleHook.engine.stats.alerts);
     }
     if (pass === 0) m.peakRssMB = (process.resourceUsage().maxRSS * 1024) / MB;
   }
@@ -204,6 +224,8 @@ const round1 = (x: number): number => Math.round(x * 10) / 10;
 /** Median of a child's passes, in CPU time (the figure the targets and the ratio use) and wall time. */
 const childCpu = (m: Measurement): number => median(m.passCpuSeconds);
 const childWall = (m: Measurement): number => median(m.passSeconds);
+/** CPU time of a child's last pass (steady state once the JIT compiled the hot path). */
+const lastCpu = (m: Measurement): number => m.passCpuSeconds[m.passCpuSeconds.length - 1] ?? Number.NaN;
 
 function summarise(ms: Measurement[]) {
   const first = ms[0];
@@ -231,7 +253,7 @@ const RUNNER = join(import.meta.dirname, '../bin/run-ts.js');
 /** A child stuck for this long is a bug, not a slow machine (the largest capture takes seconds). */
 const CHILD_TIMEOUT_MS = 10 * 60 * 1000;
 
-function runChild(mode: 'walk' | 'pipeline', file: string, passes: number): Measurement {
+function runChild(mode: Mode, file: string, passes: number): Measurement {
   const args = [RUNNER, import.meta.filename, '--child', mode, '--file', file, '--passes', String(passes)];
   const out = execFileSync(process.execPath, args, {
     encoding: 'utf8',
@@ -249,10 +271,13 @@ interface Check {
   why?: string;
 }
 
-async function benchCapture(spec: CaptureSpec, rounds: number, passes: number) {
+async function benchCapture(spec: CaptureSpec, rounds: number, passes: number, withRules: boolean) {
   const file = await decompressOnce(spec.gz);
   const walks: Measurement[] = [];
   const pipes: Measurement[] = [];
+  const ruled: Measurement[] = [];
+  const rulesRatios: number[] = [];
+  const rulesRatiosWarm: number[] = [];
   const ratios: number[] = [];
   const wallRatios: number[] = [];
   const checks: Record<string, Check> = {};
@@ -262,6 +287,28 @@ async function benchCapture(spec: CaptureSpec, rounds: number, passes: number) {
     const pipe = runChild('pipeline', file, passes);
     walks.push(walk);
     pipes.push(pipe);
+    const withR = withRules ? runChild('rules', file, passes) : null;
+    if (withR !== null) {
+      ruled.push(withR);
+      rulesRatios.push(childCpu(pipe) / childCpu(withR));
+      rulesRatiosWarm.push(lastCpu(pipe) / lastCpu(withR));
+      if (withR.packets !== pipe.packets) {
+        throw new Error(`${spec.name}: pipeline read ${pipe.packets} packets, with rules ${withR.packets}`);
+      }
+      // Rules must not change what the pipeline counts, and every pass must raise the same alerts.
+      for (const counts of withR.counts) {
+        for (const key of COUNT_KEYS) {
+          if (counts[key] !== pipe.counts[0]?.[key]) {
+            correct = false;
+            process.stderr.write(`WRONG ${spec.name} round ${r + 1} with rules: ${key} = ${counts[key]}\n`);
+          }
+        }
+      }
+      if (new Set(withR.alerts).size !== 1) {
+        correct = false;
+        process.stderr.write(`WRONG ${spec.name} round ${r + 1}: alerts differ between passes: ${withR.alerts}\n`);
+      }
+    }
     ratios.push(childCpu(walk) / childCpu(pipe));
     wallRatios.push(childWall(walk) / childWall(pipe));
     if (walk.packets !== pipe.packets) {
@@ -287,12 +334,30 @@ async function benchCapture(spec: CaptureSpec, rounds: number, passes: number) {
     process.stderr.write(
       `${spec.name.padEnd(10)} round ${r + 1}/${rounds}: walk ${(walk.packets / childCpu(walk) / 1e6).toFixed(2)} M pkt/cpu-s, ` +
         `pipeline ${(pipe.packets / childCpu(pipe) / 1e6).toFixed(2)} M pkt/cpu-s ` +
-        `(wall ${(pipe.packets / childWall(pipe) / 1e6).toFixed(2)} M pkt/s), peak RSS ${pipe.peakRssMB.toFixed(0)} MB\n`,
+        `(wall ${(pipe.packets / childWall(pipe) / 1e6).toFixed(2)} M pkt/s), peak RSS ${pipe.peakRssMB.toFixed(0)} MB` +
+        (withR === null
+          ? ''
+          : `, rules ${(withR.packets / childCpu(withR) / 1e6).toFixed(2)} M pkt/cpu-s ` +
+            `(×${(childCpu(pipe) / childCpu(withR)).toFixed(2)}, last pass ×${(lastCpu(pipe) / lastCpu(withR)).toFixed(2)}, ` +
+            `${withR.alerts[0] ?? 0} alerts)`) +
+        '\n',
     );
   }
   const walk = summarise(walks);
   const pipe = summarise(pipes);
   const ratio = Number(median(ratios).toFixed(3));
+  const rulesRatio = withRules ? Number(median(rulesRatios).toFixed(3)) : null;
+  const rules =
+    rulesRatio === null
+      ? null
+      : {
+          ...summarise(ruled),
+          ruleCount: ruled[0]?.ruleCount ?? 0,
+          alerts: ruled[0]?.alerts[0] ?? 0,
+          roundsRulesRatio: rulesRatios.map((x) => Number(x.toFixed(3))),
+          /** The same ratio on each child's last pass only (JIT-compiled steady state; the target uses rulesRatio). */
+          rulesRatioLastPass: Number(median(rulesRatiosWarm).toFixed(3)),
+        };
   return {
     input: spec.gz,
     decompressedTo: file,
@@ -303,10 +368,12 @@ async function benchCapture(spec: CaptureSpec, rounds: number, passes: number) {
     pipeline: { ...pipe, rssAtQuartersMB: pipes[0]?.rssAtQuartersMB ?? [] },
     ratioPipelineToWalk: ratio,
     ratioPipelineToWalkWall: Number(median(wallRatios).toFixed(3)),
+    ...(rules === null || rulesRatio === null ? {} : { rules, rulesRatio }),
     targets: {
       packetsPerSec: pipe.packetsPerCpuSec >= TARGETS.packetsPerSec,
       ratio: ratio >= TARGETS.ratio,
       peakRssMB: pipe.peakRssMB <= TARGETS.peakRssMB,
+      ...(rulesRatio === null ? {} : { rulesRatio: rulesRatio >= TARGETS.rulesRatio }),
     },
   };
 }
@@ -316,8 +383,8 @@ type CaptureResult = Awaited<ReturnType<typeof benchCapture>>;
 function table(results: Record<string, CaptureResult>): string {
   const mark = (ok: boolean) => (ok ? ' ' : '✗');
   const lines = [
-    'capture      packets   walk Mpkt/cpu-s   pipe Mpkt/cpu-s   pipe MB/cpu-s   ratio   pipe Mpkt/s wall   peak RSS MB   counts',
-    '----------   -------   ---------------   ---------------   -------------   -----   ----------------   -----------   ------',
+    'capture      packets   walk Mpkt/cpu-s   pipe Mpkt/cpu-s   pipe MB/cpu-s   ratio   pipe Mpkt/s wall   peak RSS MB   counts   rules Mpkt/cpu-s   rulesRatio   alerts',
+    '----------   -------   ---------------   ---------------   -------------   -----   ----------------   -----------   ------   ----------------   ----------   ------',
   ];
   for (const [name, r] of Object.entries(results)) {
     lines.push(
@@ -330,13 +397,20 @@ function table(results: Record<string, CaptureResult>): string {
         `${r.ratioPipelineToWalk.toFixed(2)}${mark(r.targets.ratio)}`.padStart(6),
         (r.pipeline.packetsPerSec / 1e6).toFixed(2).padStart(16),
         `${r.pipeline.peakRssMB}${mark(r.targets.peakRssMB)}`.padStart(12),
-        r.correct ? 'ok' : 'WRONG',
+        (r.correct ? 'ok' : 'WRONG').padEnd(6),
+        ...(r.rules === undefined || r.rulesRatio === undefined
+          ? []
+          : [
+              (r.rules.packetsPerCpuSec / 1e6).toFixed(2).padStart(16),
+              `${r.rulesRatio.toFixed(2)}${mark(r.rulesRatio >= TARGETS.rulesRatio)}`.padStart(10),
+              String(r.rules.alerts).padStart(6),
+            ]),
       ].join('   '),
     );
   }
   lines.push(
     `targets (on CPU time): ≥ ${TARGETS.packetsPerSec.toLocaleString('en')} packets/s, ratio ≥ ${TARGETS.ratio}, ` +
-      `peak RSS ≤ ${TARGETS.peakRssMB} MB (✗ = not met)`,
+      `peak RSS ≤ ${TARGETS.peakRssMB} MB, rulesRatio ≥ ${TARGETS.rulesRatio} (with --rules) (✗ = not met)`,
   );
   return `${lines.join('\n')}\n`;
 }
@@ -350,9 +424,10 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '5' },
       passes: { type: 'string', default: '3' },
       out: { type: 'string' },
+      rules: { type: 'boolean', default: false },
     },
   });
-  if (values.child === 'walk' || values.child === 'pipeline') {
+  if (values.child === 'walk' || values.child === 'pipeline' || values.child === 'rules') {
     process.stdout.write(JSON.stringify(await measure(values.child, values.file ?? '', Number(values.passes))));
     return;
   }
@@ -368,7 +443,7 @@ async function main(): Promise<void> {
   if (!Number.isInteger(passes) || passes < 1) throw new Error(`--passes must be an integer ≥ 1, got ${values.passes}`);
   const startedAt = new Date().toISOString();
   const results: Record<string, CaptureResult> = {};
-  for (const name of names) results[name] = await benchCapture(loadSpec(name), rounds, passes);
+  for (const name of names) results[name] = await benchCapture(loadSpec(name), rounds, passes, values.rules === true);
   const all = Object.values(results);
   const report = {
     startedAt,
@@ -379,7 +454,9 @@ async function main(): Promise<void> {
     targets: TARGETS,
     captures: results,
     allCorrect: all.every((r) => r.correct),
-    allTargetsMet: all.every((r) => r.targets.packetsPerSec && r.targets.ratio && r.targets.peakRssMB),
+    allTargetsMet: all.every(
+      (r) => r.targets.packetsPerSec && r.targets.ratio && r.targets.peakRssMB && r.targets.rulesRatio !== false,
+    ),
   };
   process.stderr.write(`\n${table(results)}`);
   const json = `${JSON.stringify(report, null, 2)}\n`;

@@ -40,6 +40,7 @@ import {
   UACP_HEADER_LEN,
 } from './constants.ts';
 import { type Decoded, decodeServiceBody } from './decode.ts';
+import { LazyTransaction } from './lazy-tx.ts';
 import { encodingId, encodingName, serviceKind, statusCodeName } from './names.ts';
 import {
   type OpcuaAnomaly,
@@ -124,6 +125,9 @@ class Slot {
   tsSec = 0;
   tsNsec = 0;
   decoded: Decoded | null = null;
+  /** Lazy bodies: a copy of the request body (grown, never shrunk: slots are pooled), decoded only if read. */
+  body: Uint8Array = EMPTY;
+  bodyLen = 0;
   prev: Slot | null = null;
   next: Slot | null = null;
 }
@@ -173,6 +177,8 @@ export class OpcuaParser<C> {
   private readonly maxOpen: number;
   private readonly timeoutSec: number;
   private readonly decode: boolean;
+  /** Decode bodies on first read (`lazyBodies`): the transaction record is then a LazyTransaction. */
+  private readonly lazy: LazyTransaction | null;
   private readonly dirs: readonly [DirState, DirState] = [new DirState(), new DirState()];
   private readonly open = new OpenTable<Slot>();
   private head: Slot | null = null;
@@ -209,7 +215,8 @@ export class OpcuaParser<C> {
     tsSec: 0,
     tsNsec: 0,
   };
-  private readonly txRec: OpcuaTransaction = {
+  private readonly txRec: OpcuaTransaction;
+  private readonly eagerTx: OpcuaTransaction = {
     kind: 'paired',
     reason: 'response',
     requestId: 0,
@@ -253,6 +260,8 @@ export class OpcuaParser<C> {
     this.maxOpen = Math.max(1, Math.floor(options.maxOpenRequests ?? DEFAULT_MAX_OPEN_REQUESTS));
     this.timeoutSec = options.requestTimeoutSec ?? DEFAULT_REQUEST_TIMEOUT_SEC;
     this.decode = options.decode ?? true;
+    this.lazy = this.decode && options.lazyBodies === true ? new LazyTransaction() : null;
+    this.txRec = this.lazy ?? this.eagerTx;
   }
 
   /** Bytes held in the carry buffer of `dir` (tests, health). */
@@ -695,7 +704,13 @@ export class OpcuaParser<C> {
     s.serviceId = c.serviceId;
     s.tsSec = c.tsSec;
     s.tsNsec = c.tsNsec;
-    s.decoded = this.decode ? decodeServiceBody(c.serviceId, c.bodyBuf, c.bodyOff, c.bodyLen) : null;
+    if (this.lazy !== null) {
+      // Copied, not decoded: most requests are never read past their service id.
+      if (s.body.length < c.bodyLen) s.body = new Uint8Array(Math.max(c.bodyLen, s.body.length * 2, 256));
+      s.body.set(c.bodyBuf.subarray(c.bodyOff, c.bodyOff + c.bodyLen));
+      s.bodyLen = c.bodyLen;
+      s.decoded = null;
+    } else s.decoded = this.decode ? decodeServiceBody(c.serviceId, c.bodyBuf, c.bodyOff, c.bodyLen) : null;
     s.prev = this.tail;
     s.next = null;
     if (this.tail !== null) this.tail.next = s;
@@ -725,7 +740,7 @@ export class OpcuaParser<C> {
     this.fillTx('paired', 'response', s.requestId, s.serviceId);
     tx.requestTsSec = s.tsSec;
     tx.requestTsNsec = s.tsNsec;
-    tx.request = s.decoded;
+    this.setRequest(s);
     this.setResponse(tx, c, result);
     tx.rttNs = (c.tsSec - s.tsSec) * 1e9 + (c.tsNsec - s.tsNsec);
     this.emitTx();
@@ -739,7 +754,13 @@ export class OpcuaParser<C> {
     tx.responseTsNsec = c.tsNsec;
     tx.serviceResult = result;
     tx.serviceResultName = result >= 0 ? statusCodeName(result) : '';
-    tx.response = this.decode ? decodeServiceBody(c.serviceId, c.bodyBuf, c.bodyOff, c.bodyLen) : null;
+    if (this.lazy !== null) this.lazy.resp.point(c.serviceId, c.bodyBuf, c.bodyOff, c.bodyLen);
+    else tx.response = this.decode ? decodeServiceBody(c.serviceId, c.bodyBuf, c.bodyOff, c.bodyLen) : null;
+  }
+
+  private setRequest(s: Slot): void {
+    if (this.lazy !== null) this.lazy.req.point(s.serviceId, s.body, 0, s.bodyLen);
+    else this.txRec.request = s.decoded;
   }
 
   private unanswered(s: Slot, reason: OpcuaTransactionReason, detail: string, withAnomaly: boolean): void {
@@ -748,7 +769,7 @@ export class OpcuaParser<C> {
     this.fillTx('unanswered', reason, s.requestId, s.serviceId);
     this.txRec.requestTsSec = s.tsSec;
     this.txRec.requestTsNsec = s.tsNsec;
-    this.txRec.request = s.decoded;
+    this.setRequest(s);
     this.emitTx();
     this.releaseSlot(s);
   }

@@ -117,6 +117,11 @@ export interface OpcuaParserOptions {
   requestTimeoutSec?: number;
   /** Decode service bodies into transactions (default true; the pipeline turns it off when counting only). */
   decode?: boolean;
+  /**
+   * With `decode`: decode a transaction's bodies only when `request` / `response` is first read, during the
+   * `transaction` callback (default false). Request bodies are copied into the pending request's pooled slot.
+   */
+  lazyBodies?: boolean;
 }
 
 export interface OpcuaParserStats {

@@ -6,7 +6,13 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments, type YAMLMap } from 'yaml';
 import { ConditionError, type ConditionNode, parseCondition, usedSelections } from './condition.ts';
-import { DISPATCH_FIELDS, FIELD_REGISTRIES, type FieldDef, type FieldRegistry } from './fields.ts';
+import {
+  DISPATCH_FIELDS,
+  DISPATCH_NAME_FIELDS,
+  FIELD_REGISTRIES,
+  type FieldDef,
+  type FieldRegistry,
+} from './fields.ts';
 import { compileFieldTest, MatchError, type Pred } from './matchers.ts';
 import {
   K_ANOMALY_COTP,
@@ -385,12 +391,22 @@ function anyOf(preds: Pred[]): Pred {
   };
 }
 
-/** The dispatch-field values a selection requires (`field: N` or `field: [N, M]`, no modifiers), else null. */
-function selectionKeys(node: Node, field: string): number[] | null {
+type NameField = NonNullable<(typeof DISPATCH_NAME_FIELDS)[number]>;
+
+/**
+ * The dispatch-field values a selection requires (`field: N` or `field: [N, M]`, no modifiers; or the same through
+ * the kind's name field, `serviceName: WriteRequest`), else null.
+ */
+function selectionKeys(
+  node: Node,
+  field: string,
+  nameField: NameField | null,
+  registry: FieldRegistry,
+): number[] | null {
   if (isSeq(node)) {
     const all: number[] = [];
     for (const item of node.items) {
-      const k = selectionKeys(item as Node, field);
+      const k = selectionKeys(item as Node, field, nameField, registry);
       if (k === null) return null;
       all.push(...k);
     }
@@ -399,8 +415,27 @@ function selectionKeys(node: Node, field: string): number[] | null {
   if (!isMap(node)) return null;
   const v = toJs(nodeOf(node, field));
   const values = Array.isArray(v) ? v : [v];
-  if (values.length === 0 || !values.every((x) => typeof x === 'number')) return null;
-  return values as number[];
+  if (values.length > 0 && values.every((x) => typeof x === 'number')) return values as number[];
+  // A test on a field that has a value only for some dispatch values (FieldDef.impliesDispatch): any test but
+  // `|exists: false` needs the field present, so the selection needs one of those values.
+  for (const pair of node.items) {
+    const [name = '', ...mods] = keyOf(pair).split('|');
+    const implied = registry[name]?.impliesDispatch;
+    if (implied !== undefined && !mods.includes('exists')) return [...implied];
+    const whenTrue = registry[name]?.trueForDispatch;
+    if (whenTrue !== undefined && mods.length === 0 && toJs(pair.value as Node) === true) return [...whenTrue];
+  }
+  if (nameField === null) return null;
+  const n = toJs(nodeOf(node, nameField.field));
+  const names = Array.isArray(n) ? n : [n];
+  if (names.length === 0) return null;
+  const ids: number[] = [];
+  for (const name of names) {
+    // A name no value has can never match: it adds no value (an unknown-only list dispatches to nothing).
+    if (typeof name !== 'string') return null;
+    ids.push(...(nameField.values(name) ?? []));
+  }
+  return ids;
 }
 
 /** The dispatch values the whole condition requires (an AND needs one child's, an OR all children's), or null. */
@@ -659,7 +694,12 @@ function compileRule(ctx: Ctx, map: YAMLMap): CompiledRule {
     }
     sels.set(name, compileSelection(ctx, value, registry, where, fields));
     selNodes.set(name, isScalar(pair.key) ? pair.key : value);
-    selKeys.set(name, dispatchField === null ? null : selectionKeys(value, dispatchField));
+    selKeys.set(
+      name,
+      dispatchField === null
+        ? null
+        : selectionKeys(value, dispatchField, DISPATCH_NAME_FIELDS[kinds[0] ?? 0] ?? null, registry),
+    );
   }
   if (sels.size === 0) {
     ctx.err(detNode, '"detection" needs at least one selection');

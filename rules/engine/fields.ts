@@ -6,6 +6,7 @@
  * Getters return `undefined` when the event does not carry the field; an absent field never matches.
  */
 import type { ModbusDecoded } from '../../protocols/modbus/types.ts';
+import { BINARY_ENCODING_NAMES } from '../../protocols/opcua/generated/object-ids.ts';
 import {
   errorClassName,
   rosctrName,
@@ -31,6 +32,11 @@ import {
   type ModbusTxSubject,
   type OpcuaTxSubject,
   type RecordSubject,
+  S7_PART_BLOCK,
+  S7_PART_ITEM_COUNT,
+  S7_PART_ITEMS,
+  S7_PART_PI,
+  S7_PART_USERDATA,
   type S7PlusSubject,
   type S7TxSubject,
   type Subject,
@@ -49,6 +55,19 @@ export interface FieldDef {
   cost: 0 | 1;
   /** The value depends only on the flow (addresses, ports, VLAN): correlation keys cache it per flow. */
   flowScoped?: boolean;
+  /**
+   * Every value is an integer 0–255 (a protocol byte): value_count correlations on it keep last-seen times in a
+   * 256-entry array indexed by the value instead of a Map.
+   */
+  byteDomain?: boolean;
+  /**
+   * The kind's dispatch field (DISPATCH_FIELDS) has one of these values whenever this field has a value: a rule
+   * testing this field is evaluated only for those values (S7 `request.pi.*` exists only for PI service / PLC stop
+   * jobs, whose `func` is 0x28 / 0x29).
+   */
+  impliesDispatch?: readonly number[];
+  /** For a boolean field: the dispatch values it is `true` for (Modbus `isWrite` ⇔ `func` is a write code). */
+  trueForDispatch?: readonly number[];
   // biome-ignore lint/suspicious/noExplicitAny: each registry's getters take that kind's subject class
   get: (s: any) => unknown;
 }
@@ -77,6 +96,11 @@ function pluck(items: readonly unknown[] | undefined, key: string): unknown[] | 
     if (v !== undefined && v !== null) out.push(v);
   }
   return out;
+}
+
+/** A field whose values are always one protocol byte (see FieldDef.byteDomain). */
+function byteField<S>(get: (s: S) => unknown): FieldDef {
+  return { type: 'number', list: false, cost: 0, byteDomain: true, get };
 }
 
 function flowField(type: FieldType, get: (s: Subject) => unknown): FieldDef {
@@ -111,11 +135,14 @@ const MODBUS_TX: FieldRegistry = {
   kind: f<MS>('string', (s) => s.tx?.kind),
   reason: f<MS>('string', (s) => s.tx?.reason),
   tid: f<MS>('number', (s) => s.tx?.tid),
-  unit: f<MS>('number', (s) => s.tx?.unit),
-  func: f<MS>('number', (s) => s.tx?.func),
+  unit: byteField<MS>((s) => s.tx?.unit),
+  func: byteField<MS>((s) => s.tx?.func),
   funcName: f<MS>('string', (s) => s.tx?.funcName),
   category: f<MS>('string', (s) => s.tx?.category),
-  isWrite: f<MS>('boolean', (s) => (s.tx === null ? undefined : MODBUS_WRITES.has(s.tx.func))),
+  isWrite: {
+    ...f<MS>('boolean', (s) => (s.tx === null ? undefined : MODBUS_WRITES.has(s.tx.func))),
+    trueForDispatch: [...MODBUS_WRITES],
+  },
   isException: f<MS>('boolean', (s) => s.tx?.isException),
   exceptionCode: f<MS>('number', (s) => (s.tx?.isException ? num(s.tx.exceptionCode) : undefined)),
   exceptionName: f<MS>('string', (s) => (s.tx?.isException ? str(s.tx.exceptionName) : undefined)),
@@ -154,6 +181,14 @@ const sreq =
     const d = s.request();
     return d === null ? undefined : pick(d);
   };
+/** `sreq` for a part decodeS7 sets only for some requests: undefined without decoding for the others. */
+const spart =
+  <T>(part: number, pick: (d: S7Decoded) => T) =>
+  (s: SS): T | undefined => {
+    if (!s.requestMayHave(part)) return undefined;
+    const d = s.request();
+    return d === null ? undefined : pick(d);
+  };
 
 const S7_TX: FieldRegistry = {
   ...COMMON,
@@ -178,76 +213,76 @@ const S7_TX: FieldRegistry = {
   rttUs: f<SS>('number', (s) => (s.tx !== null && s.tx.rttNs >= 0 ? Math.round(s.tx.rttNs / 1000) : undefined)),
   'request.itemCount': f<SS>(
     'number',
-    sreq((d) => d.itemCount),
+    spart(S7_PART_ITEM_COUNT, (d) => d.itemCount),
     1,
   ),
   'request.items.area': list<SS>(
     'number',
-    sreq((d) => pluck(d.items, 'area')),
+    spart(S7_PART_ITEMS, (d) => pluck(d.items, 'area')),
   ),
   'request.items.areaName': list<SS>(
     'string',
-    sreq((d) => pluck(d.items, 'areaName')),
+    spart(S7_PART_ITEMS, (d) => pluck(d.items, 'areaName')),
   ),
   'request.items.dbNumber': list<SS>(
     'number',
-    sreq((d) => pluck(d.items, 'dbNumber')),
+    spart(S7_PART_ITEMS, (d) => pluck(d.items, 'dbNumber')),
   ),
   'request.items.byteAddress': list<SS>(
     'number',
-    sreq((d) => pluck(d.items, 'byteAddress')),
+    spart(S7_PART_ITEMS, (d) => pluck(d.items, 'byteAddress')),
   ),
   'request.items.address': list<SS>(
     'string',
-    sreq((d) => pluck(d.items, 'address')),
+    spart(S7_PART_ITEMS, (d) => pluck(d.items, 'address')),
   ),
   'request.pi.service': f<SS>(
     'string',
-    sreq((d) => str(d.pi?.service)),
+    spart(S7_PART_PI, (d) => str(d.pi?.service)),
     1,
   ),
   'request.pi.parameters': f<SS>(
     'string',
-    sreq((d) => str(d.pi?.parameters)),
+    spart(S7_PART_PI, (d) => str(d.pi?.parameters)),
     1,
   ),
   'request.pi.blocks.name': list<SS>(
     'string',
-    sreq((d) => pluck(d.pi?.blocks, 'name')),
+    spart(S7_PART_PI, (d) => pluck(d.pi?.blocks, 'name')),
   ),
   'request.block.name': f<SS>(
     'string',
-    sreq((d) => d.block?.name),
+    spart(S7_PART_BLOCK, (d) => d.block?.name),
     1,
   ),
   'request.block.blockType': f<SS>(
     'string',
-    sreq((d) => d.block?.blockType),
+    spart(S7_PART_BLOCK, (d) => d.block?.blockType),
     1,
   ),
   'request.block.blockNumber': f<SS>(
     'number',
-    sreq((d) => d.block?.blockNumber),
+    spart(S7_PART_BLOCK, (d) => d.block?.blockNumber),
     1,
   ),
   'request.userdata.szlId': f<SS>(
     'string',
-    sreq((d) => d.userdata?.szlId),
+    spart(S7_PART_USERDATA, (d) => d.userdata?.szlId),
     1,
   ),
   'request.userdata.szlIndex': f<SS>(
     'string',
-    sreq((d) => d.userdata?.szlIndex),
+    spart(S7_PART_USERDATA, (d) => d.userdata?.szlIndex),
     1,
   ),
   'request.userdata.passwordPresent': f<SS>(
     'boolean',
-    sreq((d) => d.userdata?.passwordPresent),
+    spart(S7_PART_USERDATA, (d) => d.userdata?.passwordPresent),
     1,
   ),
   'request.userdata.clock': f<SS>(
     'string',
-    sreq((d) => d.userdata?.clock),
+    spart(S7_PART_USERDATA, (d) => d.userdata?.clock),
     1,
   ),
   'request.malformed': f<SS>(
@@ -256,6 +291,18 @@ const S7_TX: FieldRegistry = {
     1,
   ),
 };
+
+/** S7 `func` values of the jobs for which decodeS7 fills each request part (see S7TxSubject.requestMayHave). */
+const S7_IMPLIED: readonly [string, readonly number[]][] = [
+  ['request.pi.', [0x28, 0x29]],
+  ['request.block.', [0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f]],
+  ['request.items.', [0x04, 0x05]],
+];
+for (const [name, def] of Object.entries(S7_TX)) {
+  for (const [prefix, funcs] of S7_IMPLIED) {
+    if (name.startsWith(prefix)) (S7_TX as Record<string, FieldDef>)[name] = { ...def, impliesDispatch: funcs };
+  }
+}
 
 function sreqOrNone(_k: 'rosctrName'): (s: SS) => string | undefined {
   return (s) => (s.tx !== null && s.tx.rosctr >= 0 ? rosctrName(s.tx.rosctr) : undefined);
@@ -490,3 +537,23 @@ export const DISPATCH_FIELDS: readonly (string | null)[] = (() => {
   d[K_OPCUA_TX] = 'service';
   return d;
 })();
+
+/**
+ * Per kind, a string field that names the dispatch field's value one to one, and the values a name (compared without
+ * case, as a rule's plain string test does) stands for: `serviceName: WriteRequest` dispatches like `service: 673`.
+ * OPC UA `serviceName` is `encodingName(service)` (empty, hence absent, for unknown ids).
+ */
+export const DISPATCH_NAME_FIELDS: readonly ({ field: string; values: (name: string) => number[] | null } | null)[] =
+  (() => {
+    const d: ({ field: string; values: (name: string) => number[] | null } | null)[] = new Array(KIND_COUNT).fill(null);
+    const byLower = new Map<string, number[]>();
+    for (const [id, name] of Object.entries(BINARY_ENCODING_NAMES as Record<string, string>)) {
+      if (name === '') continue;
+      const key = name.toLowerCase();
+      const ids = byLower.get(key) ?? [];
+      ids.push(Number(id));
+      byLower.set(key, ids);
+    }
+    d[K_OPCUA_TX] = { field: 'serviceName', values: (name) => byLower.get(name.toLowerCase()) ?? null };
+    return d;
+  })();

@@ -8,6 +8,16 @@
 import { decodePdu } from '../../protocols/modbus/decode.ts';
 import type { ModbusDecoded, ModbusTransaction } from '../../protocols/modbus/types.ts';
 import type { OpcuaTransaction } from '../../protocols/opcua/types.ts';
+import {
+  FN_PI_SERVICE,
+  FN_PLC_STOP,
+  FN_READ_VAR,
+  FN_REQUEST_DOWNLOAD,
+  FN_WRITE_VAR,
+  ROSCTR_JOB,
+  ROSCTR_USERDATA,
+  s7HeaderLength,
+} from '../../protocols/s7comm/constants.ts';
 import { decodeS7, type S7Decoded } from '../../protocols/s7comm/decode.ts';
 import type { S7PlusFrame, S7Transaction } from '../../protocols/s7comm/types.ts';
 import type { SensorEvent } from '../../protocols/wire/events.ts';
@@ -180,6 +190,13 @@ export class ModbusTxSubject extends Subject {
   }
 }
 
+/** `S7TxSubject.requestMayHave` parts: what decodeS7 can fill for a request, told from two header bytes. */
+export const S7_PART_PI = 0;
+export const S7_PART_USERDATA = 1;
+export const S7_PART_BLOCK = 2;
+export const S7_PART_ITEMS = 3;
+export const S7_PART_ITEM_COUNT = 4;
+
 export class S7TxSubject extends Subject {
   tx: S7Transaction | null = null;
   private req: S7Decoded | null = null;
@@ -190,6 +207,36 @@ export class S7TxSubject extends Subject {
     this.tx = tx;
     this.req = null;
     this.reqDone = false;
+  }
+
+  /**
+   * False when decodeS7 cannot set `part` for this request (read from the ROSCTR and function bytes in place, with
+   * the same conditions as decodeS7): a rule on `request.pi.*` then does not decode every read/write request.
+   */
+  requestMayHave(part: number): boolean {
+    const tx = this.tx;
+    if (tx === null || tx.reqLen === 0) return false;
+    const b = tx.reqBuf;
+    const rosctr = b[1] ?? 0;
+    if (part === S7_PART_USERDATA) return rosctr === ROSCTR_USERDATA;
+    if (rosctr === ROSCTR_USERDATA) return false;
+    const hlen = s7HeaderLength(rosctr);
+    // No function byte (short PDU or no parameter): decodeS7 stops before any part.
+    if (tx.reqLen <= hlen) return false;
+    const fn = b[hlen] ?? 0;
+    switch (part) {
+      case S7_PART_PI:
+        return rosctr === ROSCTR_JOB && (fn === FN_PI_SERVICE || fn === FN_PLC_STOP);
+      case S7_PART_BLOCK:
+        // Request download / download block / download ended / start upload / upload / end upload.
+        return rosctr === ROSCTR_JOB && fn >= FN_REQUEST_DOWNLOAD && fn <= FN_REQUEST_DOWNLOAD + 5;
+      case S7_PART_ITEMS:
+        return rosctr === ROSCTR_JOB && (fn === FN_READ_VAR || fn === FN_WRITE_VAR);
+      case S7_PART_ITEM_COUNT:
+        return fn === FN_READ_VAR || fn === FN_WRITE_VAR;
+      default:
+        return true;
+    }
   }
 
   request(): S7Decoded | null {

@@ -243,7 +243,9 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, Evide
     this.rules = ctx.rules ?? null;
     // Rules on OPC UA read service bodies (node ids, tokens): decode when events or such rules want them.
     const decode = ctx.events !== null || (this.rules?.wantsOpcua() ?? false);
-    this.parser = new OpcuaParser<OpcuaFlowApp>(this, this, { decode, ...options });
+    // Without events, only what a rule (or its evidence) reads gets decoded: bodies decode on first read.
+    const lazyBodies = ctx.events === null;
+    this.parser = new OpcuaParser<OpcuaFlowApp>(this, this, { decode, lazyBodies, ...options });
   }
 
   data(dir: 0 | 1, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number): void {
