@@ -56,3 +56,38 @@ describe('summary caps', () => {
     expect(c.toJSON().dropped.device_identification).toBe(3);
   });
 });
+
+describe('detection keeps bytes held from the other direction', () => {
+  it('a response start too short to probe is parsed once the request decides the flow', () => {
+    const client = 0x0a000002;
+    const server = 0x0a000001;
+    const request = buildModbusAdu(7, 1, 3, new Uint8Array([0x00, 0x10, 0x00, 0x01]));
+    const response = buildModbusAdu(7, 1, 3, new Uint8Array([0x02, 0x12, 0x34]));
+    const seg = (
+      src: number,
+      dst: number,
+      sport: number,
+      dport: number,
+      seq: number,
+      payload: Uint8Array,
+      t: number,
+    ) => {
+      const ip = buildTcpPacket({ src, dst, sport, dport, seq, ack: 1, flags: PSH_ACK, payload });
+      return { data: wrapIp(ip, LINKTYPE_RAW), linkType: LINKTYPE_RAW, tsSec: 1000, tsNsec: t };
+    };
+    // Capture starts mid-connection: the server's first 6 bytes (too short to probe), then the client's request,
+    // then the rest of the server's response.
+    const packets = [
+      seg(server, client, 502, 40000, 5000, response.subarray(0, 6), 1),
+      seg(client, server, 40000, 502, 9000, request, 2),
+      seg(server, client, 502, 40000, 5006, response.subarray(6), 3),
+    ];
+    const pipeline = new Pipeline();
+    for (const batch of new BatchPacker(4, 4096).batches(packets)) pipeline.processBatch(batch);
+    pipeline.finish();
+    const m = pipeline.modbus.toJSON();
+    expect(m.pdus).toBe(2);
+    expect(m.requests).toBe(1);
+    expect(m.responses).toBe(1);
+  });
+});

@@ -394,7 +394,13 @@ export class Pipeline {
         );
       }
       const mdir = (dir ^ swap) as 0 | 1;
-      if (held > 0 && probe !== null) ctx.parser.data(mdir, probe.held[dir], 0, held, tsSec, tsNsec);
+      if (probe !== null) {
+        // Bytes held from the other direction (a start too short to probe) arrived earlier: they go first.
+        const other = (1 - dir) as 0 | 1;
+        const heldOther = probe.heldLen[other] ?? 0;
+        if (heldOther > 0) ctx.parser.data((other ^ swap) as 0 | 1, probe.held[other], 0, heldOther, tsSec, tsNsec);
+        if (held > 0) ctx.parser.data(mdir, probe.held[dir], 0, held, tsSec, tsNsec);
+      }
       ctx.parser.data(mdir, buf, off, len, tsSec, tsNsec);
       return;
     }
@@ -461,7 +467,13 @@ export class Pipeline {
     flow.appState = APP_MODULE;
     this.liveApps.add(app);
     this.stats.moduleFlows[module.name] = (this.stats.moduleFlows[module.name] ?? 0) + 1;
-    if (held > 0 && probe !== null) app.data(dir, probe.held[dir], 0, held, tsSec, tsNsec);
+    if (probe !== null) {
+      // Bytes held from the other direction (a start too short to probe) arrived earlier: they go first.
+      const other = (1 - dir) as 0 | 1;
+      const heldOther = probe.heldLen[other] ?? 0;
+      if (heldOther > 0) app.data(other, probe.held[other], 0, heldOther, tsSec, tsNsec);
+      if (held > 0) app.data(dir, probe.held[dir], 0, held, tsSec, tsNsec);
+    }
     app.data(dir, buf, off, len, tsSec, tsNsec);
   }
 
