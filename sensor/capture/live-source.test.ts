@@ -3,160 +3,34 @@
  * small pcap we build here from the namespace side; the near end (in our namespace) is opened with a BPF filter.
  * Needs root (netns, veth, packet sockets): without it the suite fails, on purpose, with a message saying so.
  */
-import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINKTYPE_ETHERNET } from '../../protocols/core/link-types.ts';
 import { linkTypeFromCap, openLiveCapture, readIfaceRxDropped } from './live-source.ts';
-import { CaptureError, type CaptureSource, type PacketBatch } from './source.ts';
+import { CaptureError, type CaptureSource } from './source.ts';
+import { collectLive, isRoot, SENT, VethPair, WANTED, writeEthernetPcap } from './testing/live-harness.ts';
 
-const run = promisify(execFile);
-
-const tag = `${process.pid % 100000}${Math.floor(Math.random() * 100)}`;
-const NS = `otw-live-${tag}`;
-const CAP_IF = `otwc${tag}`; // stays in our namespace: this is what we capture on
-const PEER_IF = `otwp${tag}`; // moved into NS: tcpreplay sends from here
-const isRoot = process.getuid?.() === 0;
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** Ethernet/IPv4 frame with a TCP or UDP header and `payload`; checksums are irrelevant to capture. */
-function frame(proto: 6 | 17, srcPort: number, dstPort: number, payload: Uint8Array): Uint8Array {
-  const l4 = proto === 6 ? 20 : 8;
-  const f = new Uint8Array(14 + 20 + l4 + payload.length);
-  const dv = new DataView(f.buffer);
-  f.set([0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01], 0);
-  dv.setUint16(12, 0x0800);
-  f[14] = 0x45;
-  dv.setUint16(16, 20 + l4 + payload.length);
-  f[22] = 64;
-  f[23] = proto;
-  f.set([10, 99, 0, 1, 10, 99, 0, 2], 26); // addresses only inside the test's own namespace/veth
-  dv.setUint16(34, srcPort);
-  dv.setUint16(36, dstPort);
-  if (proto === 6) {
-    dv.setUint32(38, 1000);
-    f[46] = 0x50;
-    f[47] = 0x18; // PSH|ACK
-    dv.setUint16(48, 8192);
-  } else {
-    dv.setUint16(38, 8 + payload.length);
-  }
-  f.set(payload, 34 + l4);
-  return f;
-}
-
-function writePcap(path: string, frames: Uint8Array[]): void {
-  const parts: Uint8Array[] = [];
-  const gh = new DataView(new ArrayBuffer(24));
-  gh.setUint32(0, 0xa1b2c3d4, true);
-  gh.setUint16(4, 2, true);
-  gh.setUint16(6, 4, true);
-  gh.setUint32(16, 65535, true);
-  gh.setUint32(20, LINKTYPE_ETHERNET, true);
-  parts.push(new Uint8Array(gh.buffer));
-  frames.forEach((f, i) => {
-    const rh = new DataView(new ArrayBuffer(16));
-    rh.setUint32(0, 1_700_000_000, true);
-    rh.setUint32(4, i * 1000, true);
-    rh.setUint32(8, f.length, true);
-    rh.setUint32(12, f.length, true);
-    parts.push(new Uint8Array(rh.buffer), f);
-  });
-  writeFileSync(path, Buffer.concat(parts));
-}
-
-function modbusRead(tid: number): Uint8Array {
-  return new Uint8Array([tid >> 8, tid & 0xff, 0, 0, 0, 6, 1, 3, 0, 0x10, 0, 4]);
-}
-
-const big = new Uint8Array(1200).map((_, i) => i & 0xff);
-const WANTED = [
-  frame(6, 40001, 5020, modbusRead(1)),
-  frame(6, 5020, 40001, new Uint8Array([0, 1, 0, 0, 0, 11, 1, 3, 8, 0, 1, 0, 2, 0, 3, 0, 4])),
-  frame(6, 40001, 5020, big),
-  frame(6, 40001, 5020, modbusRead(2)),
-];
-const UNWANTED = [frame(6, 40002, 9999, modbusRead(3)), frame(17, 40003, 5020, modbusRead(4))];
-// Interleave so that the filter, not ordering, decides what is seen.
-const SENT = [WANTED[0], UNWANTED[0], WANTED[1], UNWANTED[1], WANTED[2], WANTED[3]].filter(
-  (f): f is Uint8Array => f !== undefined,
-);
-
-let dir = '';
+const veth = new VethPair('live');
+const CAP_IF = veth.capIf;
 let pcapPath = '';
 const opened: CaptureSource[] = [];
 
-async function replay(): Promise<void> {
-  await run('ip', ['netns', 'exec', NS, 'tcpreplay', '-q', '-i', PEER_IF, pcapPath]);
-}
-
-/** Collects copies of packets until `want` arrived, then waits `settleMs` more to catch anything unexpected. */
-async function collect(src: CaptureSource, want: number, settleMs: number, timeoutMs = 10_000) {
-  const got: { bytes: Uint8Array; origlen: number; linkType: number; tsSec: number; tsNsec: number }[] = [];
-  const it = src.batches()[Symbol.asyncIterator]();
-  const take = (b: PacketBatch) => {
-    for (let i = 0; i < b.count; i++) {
-      const off = b.offset[i] ?? 0;
-      got.push({
-        bytes: b.data.slice(off, off + (b.caplen[i] ?? 0)),
-        origlen: b.origlen[i] ?? -1,
-        linkType: b.linkType[i] ?? -1,
-        tsSec: b.tsSec[i] ?? 0,
-        tsNsec: b.tsNsec[i] ?? 0,
-      });
-    }
-  };
-  const deadline = Date.now() + timeoutMs;
-  let settleUntil = Number.POSITIVE_INFINITY;
-  for (;;) {
-    const limit = Math.min(deadline, settleUntil) - Date.now();
-    if (limit <= 0) break;
-    let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([
-      it.next(),
-      new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), limit);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (r === null) break;
-    if (r.done) break;
-    take(r.value);
-    if (got.length >= want && settleUntil === Number.POSITIVE_INFINITY) settleUntil = Date.now() + settleMs;
-  }
-  return got;
-}
+const replay = () => veth.replay(pcapPath);
+const collect = async (src: CaptureSource, want: number, settleMs: number, timeoutMs?: number) =>
+  (await collectLive(src, want, settleMs, timeoutMs)).got;
 
 beforeAll(() => {
   if (!isRoot) return;
-  dir = mkdtempSync(join(tmpdir(), 'otw-live-'));
-  pcapPath = join(dir, 'sent.pcap');
-  writePcap(pcapPath, SENT);
-  ip('netns', 'add', NS);
-  ip('link', 'add', CAP_IF, 'type', 'veth', 'peer', 'name', PEER_IF, 'netns', NS);
-  // No IPv6 on either end: keeps router solicitations and DAD probes off the wire we assert on.
-  writeFileSync(`/proc/sys/net/ipv6/conf/${CAP_IF}/disable_ipv6`, '1');
-  execFileSync('ip', ['netns', 'exec', NS, 'sysctl', '-q', '-w', `net.ipv6.conf.${PEER_IF}.disable_ipv6=1`]);
-  ip('link', 'set', CAP_IF, 'up');
-  ip('-n', NS, 'link', 'set', PEER_IF, 'up');
+  veth.up();
+  pcapPath = join(veth.dir, 'sent.pcap');
+  writeEthernetPcap(pcapPath, SENT, 1000);
 });
 
 afterAll(async () => {
   for (const s of opened) await s.close();
-  if (!isRoot) return;
-  try {
-    ip('netns', 'del', NS); // deleting the namespace destroys the peer and with it the whole veth pair
-  } catch {}
-  try {
-    ip('link', 'del', CAP_IF);
-  } catch {}
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  if (isRoot) veth.down();
 });
 
 describe('linkTypeFromCap', () => {

@@ -4,166 +4,44 @@
  * Needs root (netns, veth, packet sockets) and the built addon (`npm run build:native`): without them the suite
  * fails, on purpose, with a message saying so.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../../protocols/core/link-types.ts';
 import { linkTypeFromDlt, openPcapLive, PCAP_ADDON_PATH, type PcapLiveSource } from './pcap-live-source.ts';
-import { CaptureError, type PacketBatch } from './source.ts';
-import { buildPcap } from './testing/capture-builder.ts';
+import { CaptureError } from './source.ts';
+import { collectLive, isRoot, SENT, VethPair, WANTED, writeEthernetPcap } from './testing/live-harness.ts';
 
-const run = promisify(execFile);
-
-const tag = `${process.pid % 100000}${Math.floor(Math.random() * 100)}`;
-const NS = `otw-pcap-${tag}`;
-const CAP_IF = `otwbc${tag}`; // stays in our namespace: this is what we capture on
-const PEER_IF = `otwbp${tag}`; // moved into NS: tcpreplay sends from here
-const isRoot = process.getuid?.() === 0;
+const veth = new VethPair('pcap');
+const CAP_IF = veth.capIf;
 const addonBuilt = existsSync(PCAP_ADDON_PATH);
-
-function ip(...args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/** Ethernet/IPv4 frame with a TCP or UDP header and `payload`; checksums are irrelevant to capture. */
-function frame(proto: 6 | 17, srcPort: number, dstPort: number, payload: Uint8Array): Uint8Array {
-  const l4 = proto === 6 ? 20 : 8;
-  const f = new Uint8Array(14 + 20 + l4 + payload.length);
-  const dv = new DataView(f.buffer);
-  f.set([0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01], 0);
-  dv.setUint16(12, 0x0800);
-  f[14] = 0x45;
-  dv.setUint16(16, 20 + l4 + payload.length);
-  f[22] = 64;
-  f[23] = proto;
-  f.set([10, 99, 0, 1, 10, 99, 0, 2], 26); // addresses only inside the test's own namespace/veth
-  dv.setUint16(34, srcPort);
-  dv.setUint16(36, dstPort);
-  if (proto === 6) {
-    dv.setUint32(38, 1000);
-    f[46] = 0x50;
-    f[47] = 0x18; // PSH|ACK
-    dv.setUint16(48, 8192);
-  } else {
-    dv.setUint16(38, 8 + payload.length);
-  }
-  f.set(payload, 34 + l4);
-  return f;
-}
-
-function modbusRead(tid: number): Uint8Array {
-  return new Uint8Array([tid >> 8, tid & 0xff, 0, 0, 0, 6, 1, 3, 0, 0x10, 0, 4]);
-}
-
-const big = new Uint8Array(1200).map((_, i) => i & 0xff);
-const WANTED = [
-  frame(6, 40001, 5020, modbusRead(1)),
-  frame(6, 5020, 40001, new Uint8Array([0, 1, 0, 0, 0, 11, 1, 3, 8, 0, 1, 0, 2, 0, 3, 0, 4])),
-  frame(6, 40001, 5020, big),
-  frame(6, 40001, 5020, modbusRead(2)),
-];
-const UNWANTED = [frame(6, 40002, 9999, modbusRead(3)), frame(17, 40003, 5020, modbusRead(4))];
-// Interleave so that the filter, not ordering, decides what is seen.
-const SENT = [WANTED[0], UNWANTED[0], WANTED[1], UNWANTED[1], WANTED[2], WANTED[3]].filter(
-  (f): f is Uint8Array => f !== undefined,
-);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const big = WANTED[2] ?? new Uint8Array(0);
 
-let dir = '';
 let pcapPath = '';
 let floodPath = '';
 const FLOOD = 3000;
 const opened: PcapLiveSource[] = [];
 
-async function replay(): Promise<void> {
-  await run('ip', ['netns', 'exec', NS, 'tcpreplay', '-q', '-i', PEER_IF, pcapPath]);
-}
-
-interface Got {
-  bytes: Uint8Array;
-  origlen: number;
-  linkType: number;
-  recordOffset: number;
-  tsSec: number;
-  tsNsec: number;
-}
-
-/** Collects copies of packets until `want` arrived, then waits `settleMs` more to catch anything unexpected. */
-async function collect(src: PcapLiveSource, want: number, settleMs: number, timeoutMs = 10_000) {
-  const got: Got[] = [];
-  const batchCounts: number[] = [];
-  const it = src.batches()[Symbol.asyncIterator]();
-  const take = (b: PacketBatch) => {
-    batchCounts.push(b.count);
-    for (let i = 0; i < b.count; i++) {
-      const off = b.offset[i] ?? 0;
-      got.push({
-        bytes: b.data.slice(off, off + (b.caplen[i] ?? 0)),
-        origlen: b.origlen[i] ?? -1,
-        linkType: b.linkType[i] ?? -1,
-        recordOffset: b.recordOffset[i] ?? 0,
-        tsSec: b.tsSec[i] ?? 0,
-        tsNsec: b.tsNsec[i] ?? 0,
-      });
-    }
-  };
-  const deadline = Date.now() + timeoutMs;
-  let settleUntil = Number.POSITIVE_INFINITY;
-  for (;;) {
-    const limit = Math.min(deadline, settleUntil) - Date.now();
-    if (limit <= 0) break;
-    let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([
-      it.next(),
-      new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), limit);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (r === null || r.done) break;
-    take(r.value);
-    if (got.length >= want && settleUntil === Number.POSITIVE_INFINITY) settleUntil = Date.now() + settleMs;
-  }
-  return { got, batchCounts };
-}
+const replay = () => veth.replay(pcapPath);
+const collect = collectLive;
 
 beforeAll(() => {
   if (!isRoot) return;
-  dir = mkdtempSync(join(tmpdir(), 'otw-pcap-'));
-  pcapPath = join(dir, 'sent.pcap');
-  const built = buildPcap(
-    { littleEndian: true, nanosecond: false, linkType: LINKTYPE_ETHERNET },
-    SENT.map((data, i) => ({ tsSec: 1_700_000_000, tsSubsec: i * 1000, data })),
+  veth.up();
+  pcapPath = join(veth.dir, 'sent.pcap');
+  writeEthernetPcap(pcapPath, SENT, 1000);
+  floodPath = join(veth.dir, 'flood.pcap');
+  writeEthernetPcap(
+    floodPath,
+    Array.from({ length: FLOOD }, () => big),
+    1,
   );
-  writeFileSync(pcapPath, built.bytes);
-  floodPath = join(dir, 'flood.pcap');
-  const flood = buildPcap(
-    { littleEndian: true, nanosecond: false, linkType: LINKTYPE_ETHERNET },
-    Array.from({ length: FLOOD }, (_, i) => ({ tsSec: 1_700_000_000, tsSubsec: i, data: WANTED[2] ?? big })),
-  );
-  writeFileSync(floodPath, flood.bytes);
-  ip('netns', 'add', NS);
-  ip('link', 'add', CAP_IF, 'type', 'veth', 'peer', 'name', PEER_IF, 'netns', NS);
-  // No IPv6 on either end: keeps router solicitations and DAD probes off the wire we assert on.
-  writeFileSync(`/proc/sys/net/ipv6/conf/${CAP_IF}/disable_ipv6`, '1');
-  execFileSync('ip', ['netns', 'exec', NS, 'sysctl', '-q', '-w', `net.ipv6.conf.${PEER_IF}.disable_ipv6=1`]);
-  ip('link', 'set', CAP_IF, 'up');
-  ip('-n', NS, 'link', 'set', PEER_IF, 'up');
 });
 
 afterAll(async () => {
   for (const s of opened) await s.close();
-  if (!isRoot) return;
-  try {
-    ip('netns', 'del', NS); // deleting the namespace destroys the peer and with it the whole veth pair
-  } catch {}
-  try {
-    ip('link', 'del', CAP_IF);
-  } catch {}
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  if (isRoot) veth.down();
 });
 
 describe('linkTypeFromDlt', () => {
@@ -252,7 +130,7 @@ describe('openPcapLive on a veth pair in a fresh network namespace', () => {
     // them cannot be queued. The source must say how many, so that delivered + kernelDrops accounts for every one.
     const src = openPcapLive({ iface: CAP_IF, bpf: 'ether src 02:00:00:00:00:01', bufferSize: 65_536 });
     opened.push(src);
-    await run('ip', ['netns', 'exec', NS, 'tcpreplay', '-q', '--topspeed', '-i', PEER_IF, floodPath]);
+    await veth.replay(floodPath, ['--topspeed']);
     await new Promise((r) => setTimeout(r, 200));
     const { got } = await collect(src, FLOOD, 300, 1500);
     const st = src.stats();
@@ -260,7 +138,7 @@ describe('openPcapLive on a veth pair in a fresh network namespace', () => {
     expect(got.length).toBeGreaterThan(0);
     expect(st.packets).toBe(got.length);
     expect(st.packets + (st.kernelDrops ?? 0)).toBe(FLOOD);
-    for (const p of got) expect(hex(p.bytes)).toBe(hex(WANTED[2] ?? big));
+    for (const p of got) expect(hex(p.bytes)).toBe(hex(big));
   });
 
   it('close() during a read blocked on an idle interface returns promptly and ends the iteration', async () => {
