@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodingId } from '../../protocols/opcua/names.ts';
+import { decodeS7 } from '../../protocols/s7comm/decode.ts';
 import { buildRuleSet, type CompiledRule, compileRules, formatProblem } from './compile.ts';
 import { type RuleAlert, RuleEngine } from './runtime.ts';
 import {
@@ -145,6 +146,41 @@ describe('S7 request parts told from header bytes', () => {
     expect(subject(job([0x1a, 0, 0, 0, 0, 0, 0, 0])).requestMayHave(S7_PART_BLOCK)).toBe(true);
     expect(subject(job([0x1f, 0, 0, 0, 0, 0, 0, 0])).requestMayHave(S7_PART_BLOCK)).toBe(true);
     expect(subject(job([0, 1, 0x12, 4, 0x11, 0x44, 1, 0], 7)).requestMayHave(S7_PART_USERDATA)).toBe(true);
+  });
+  it('request.items.area read in place equals the decoded items (S7ANY only, bounds, truncation)', () => {
+    const any = (area: number) => [0x12, 0x0a, 0x10, 0x02, 0, 1, 0, 1, area, 0, 0, 0];
+    const other = [0x12, 0x06, 0xb0, 0x01, 0, 0, 0, 0];
+    const cases = [
+      job([0x05, 2, ...any(0x82), ...any(0x84)]),
+      job([0x04, 3, ...any(0x81), ...other, ...any(0x83)]),
+      job([0x05, 3, ...any(0x82), ...any(0x84)]), // count says 3, only 2 present
+      job([0x05, 2, ...any(0x82), ...any(0x84)].slice(0, 20)), // second item cut short
+      job([0x04, 0]),
+      job([0x05]), // no item count
+      job([0x28, 0, 0, 0, 0, 0, 0, 0, 0, 0]), // PI service: no items
+      job([0, 1, 0x12, 4, 0x11, 0x44, 1, 0], 7), // userdata
+    ];
+    // A parameter length longer than the PDU (items stop at the PDU end), and one shorter than the items.
+    const long = job([0x05, 2, ...any(0x82), ...any(0x84)]);
+    long[7] = 60;
+    const short = job([0x05, 2, ...any(0x82), ...any(0x84)]);
+    short[7] = 14;
+    cases.push(long, short);
+    const fromDecode = (b: Uint8Array) => {
+      const d = decodeS7(b, 0, b.length);
+      return d.items?.flatMap((i) => (i.area === undefined ? [] : [i.area]));
+    };
+    const seen: unknown[] = [];
+    for (const b of cases) {
+      const s = subject(b);
+      const expected = s.requestMayHave(S7_PART_ITEMS) ? fromDecode(b) : undefined;
+      const got = s.itemAreas();
+      expect(got === undefined ? undefined : [...got]).toEqual(expected);
+      seen.push(expected);
+    }
+    expect(seen[0]).toEqual([0x82, 0x84]);
+    expect(seen[1]).toEqual([0x81, 0x83]);
+    expect(seen[3]).toEqual([0x82]);
   });
   it('a rule on request.pi.service still matches PI requests and reads nothing from others', () => {
     const alerts: RuleAlert[] = [];

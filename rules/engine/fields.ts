@@ -216,10 +216,7 @@ const S7_TX: FieldRegistry = {
     spart(S7_PART_ITEM_COUNT, (d) => d.itemCount),
     1,
   ),
-  'request.items.area': list<SS>(
-    'number',
-    spart(S7_PART_ITEMS, (d) => pluck(d.items, 'area')),
-  ),
+  'request.items.area': list<SS>('number', (s) => s.itemAreas(), 0),
   'request.items.areaName': list<SS>(
     'string',
     spart(S7_PART_ITEMS, (d) => pluck(d.items, 'areaName')),

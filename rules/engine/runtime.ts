@@ -6,7 +6,8 @@
  * event does not depend on rules for other protocols or event categories.
  */
 import type { SensorEvent } from '../../protocols/wire/events.ts';
-import type { CompiledRule, CompiledRuleSet, NamedField, RuleMeta } from './compile.ts';
+import type { CompiledRule, CompiledRuleSet, CorrelationSpec, NamedField, RuleMeta } from './compile.ts';
+import { NumberSet } from './number-set.ts';
 import { KIND_COUNT, type Subject } from './subjects.ts';
 
 export interface AlertCorrelation {
@@ -68,6 +69,8 @@ export class RuleEngineStats {
 }
 
 interface Group {
+  /** Still in its rule's `groups` (false once evicted): per-flow caches hold a group only while live. */
+  live: boolean;
   /** event_count: ring of the times (ms) of the newest counted events (capacity = threshold), oldest at `head`. */
   times: Float64Array | null;
   head: number;
@@ -77,6 +80,11 @@ interface Group {
    * Float64Array, not in the Map: a double stored as a Map value is a heap number, one allocation per event.
    */
   values: Map<unknown, number> | null;
+  /**
+   * value_count on a (non-list) number field: its numbers, first-sighting order (slots are NumberSet log positions);
+   * the Map then only ever holds values that are not numbers (none from such fields).
+   */
+  nums: NumberSet | null;
   /** value_count: last time (ms) each slot's value was seen (grown by doubling up to maxValuesPerGroup + 1). */
   seen: Float64Array | null;
   /** value_count: slots freed by stale or evicted values, reused before `nextSlot`. */
@@ -88,12 +96,16 @@ interface Group {
    */
   bytes: Float64Array | null;
   byteCount: number;
+  /** value_count on a byteDomain field: the byte values counted, first `byteCount` entries (scans touch only them). */
+  byteList: Uint8Array | null;
   /** value_count: the previous event's value and slot (a poller repeats its value: no Map access then). */
   lastValue: unknown;
   lastSlot: number;
 }
 
 interface Window {
+  /** Its key in the rule's `windows`. */
+  key: string;
   endMs: number;
   count: number;
   first: RuleAlert;
@@ -103,19 +115,31 @@ interface Window {
   live: boolean;
 }
 
+/** Per-flow engine state shared by all rules: found once per event (one pointer compare while the flow repeats). */
+class FlowBlock {
+  /** The flow-scoped key part of each registered field list (interned text), computed on first use. */
+  readonly parts: (string | undefined)[] = [];
+  /**
+   * Per kind (allocated on the flow's first match of that kind): for each cache slot of the kind, the group or
+   * suppression window this flow last used and the value of the rule's one non-flow key field it was for. A live
+   * entry whose value repeats is exactly what the rule's Map would return for the key: no key text, no Map lookup,
+   * also when flows interleave.
+   */
+  readonly caches: (unknown[] | undefined)[] = [];
+}
+
 /**
- * The flow-scoped key parts (addresses, ports, VLAN) of every field list of an engine, kept per flow and shared by
- * all its rules: when flows interleave, one WeakMap lookup per event instead of one per rule. Equal parts are
- * interned (one string object per distinct text), so a rule's "same key as last event" test is a pointer compare
- * even across the flows of one client/server pair.
+ * The flow-scoped key parts (addresses, ports, VLAN) of every field list of an engine, kept per flow (in its
+ * FlowBlock) and shared by all its rules. Equal parts are interned (one string object per distinct text), so a rule's
+ * "same key as last event" test is a pointer compare even across the flows of one client/server pair.
  */
-class FlowParts {
+class FlowBlocks {
   private readonly lists: NamedField[][] = [];
   private readonly sigs = new Map<string, number>();
-  private readonly perFlow = new WeakMap<object, (string | undefined)[]>();
+  private readonly perFlow = new WeakMap<object, FlowBlock>();
   private readonly interned = new Map<string, string>();
   private lastFlow: unknown = null;
-  private last: (string | undefined)[] = [];
+  private last = new FlowBlock();
 
   constructor(
     private readonly maxInterned: number,
@@ -134,14 +158,21 @@ class FlowParts {
     return i;
   }
 
-  part(list: number, s: Subject): string {
-    let parts = this.last;
-    if (this.lastFlow !== s.flow) {
-      parts = this.perFlow.get(s.flow) ?? [];
-      if (parts.length === 0) this.perFlow.set(s.flow, parts);
-      this.lastFlow = s.flow;
-      this.last = parts;
+  /** The block of the subject's flow. */
+  of(s: Subject): FlowBlock {
+    if (this.lastFlow === s.flow) return this.last;
+    let b = this.perFlow.get(s.flow);
+    if (b === undefined) {
+      b = new FlowBlock();
+      this.perFlow.set(s.flow, b);
     }
+    this.lastFlow = s.flow;
+    this.last = b;
+    return b;
+  }
+
+  part(list: number, s: Subject): string {
+    const parts = this.of(s).parts;
     let p = parts[list];
     if (p === undefined) {
       const text = keyOf(this.lists[list] as NamedField[], s);
@@ -163,19 +194,20 @@ class FlowParts {
 
 /**
  * Builds the key of a field list (correlation group_by, suppress by) for the current subject without allocating in
- * the common case: the flow-scoped part comes from FlowParts, and when there is one other field the whole key is
+ * the common case: the flow-scoped part comes from FlowBlocks, and when there is one other field the whole key is
  * reused while the flow part and that field's value repeat (a master polling one unit).
  */
 class KeyBuilder {
   private readonly flowList: number;
-  private readonly otherFields: NamedField[];
+  /** The fields that do not follow from the flow (unit, func, ...). */
+  readonly otherFields: NamedField[];
   private lastPart: string | null = null;
   private lastOther: unknown = undefined;
   private lastKey = '';
 
   constructor(
     fields: readonly NamedField[],
-    private readonly parts: FlowParts,
+    private readonly parts: FlowBlocks,
   ) {
     const flowFields = fields.filter((f) => f.def.flowScoped === true);
     this.flowList = flowFields.length > 0 ? parts.register(flowFields) : -1;
@@ -198,6 +230,9 @@ class KeyBuilder {
   }
 }
 
+/** No non-flow key field: the per-flow cache entry is valid for the flow alone. */
+const NO_OTHER: NamedField | null = null;
+
 class RuleState {
   readonly groups: Map<string, Group> | null;
   readonly windows: Map<string, Window> | null;
@@ -206,25 +241,57 @@ class RuleState {
   /** The group of the previous match and its key: consecutive events of one poller skip the Map lookup. */
   lastKey: string | null = null;
   lastGroup: Group | null = null;
-  /** group_by names flow-scoped fields only: the group follows from the flow (Flow objects are never reused). */
-  readonly flowOnly: boolean;
-  /** With flowOnly: the flow of the previous match (its group is lastGroup). */
-  lastGroupFlow: unknown = null;
+  /**
+   * Per-flow cache slots (FlowBlock.caches[kind]) of the group and of the suppression window, -1 when the key has
+   * more than one non-flow field or the rule spans several kinds; and that one non-flow field (null: none).
+   */
+  groupSlot = -1;
+  groupOther: NamedField | null = NO_OTHER;
+  windowSlot = -1;
+  windowOther: NamedField | null = NO_OTHER;
   /** The suppression window of the previous raise and its key (repeats of one match skip the Map lookup). */
   lastWindowKey: string | null = null;
   lastWindow: Window | null = null;
+  readonly threshold: number;
+  readonly timespanMs: number;
+  /** value_count: the field whose distinct values are counted, and whether it is byteDomain. */
+  readonly valueField: NamedField | null;
+  readonly byteValues: boolean;
+  /** value_count on a number field that is not byteDomain: values in a NumberSet. */
+  readonly numberValues: boolean;
   constructor(
     readonly rule: CompiledRule,
-    parts: FlowParts,
+    parts: FlowBlocks,
   ) {
-    this.groups = rule.correlation === null ? null : new Map();
+    const cor = rule.correlation;
+    this.groups = cor === null ? null : new Map();
     this.windows = rule.suppress === null ? null : new Map();
-    this.groupKey = rule.correlation === null ? null : new KeyBuilder(rule.correlation.groupBy, parts);
-    this.flowOnly =
-      rule.correlation !== null &&
-      rule.correlation.groupBy.length > 0 &&
-      rule.correlation.groupBy.every((f) => f.def.flowScoped === true);
+    this.groupKey = cor === null ? null : new KeyBuilder(cor.groupBy, parts);
     this.suppressKey = rule.suppress === null ? null : new KeyBuilder(rule.suppress.by, parts);
+    this.threshold = cor?.threshold ?? 0;
+    this.timespanMs = cor?.timespanMs ?? 0;
+    this.valueField = cor?.type === 'value_count' ? cor.field : null;
+    this.byteValues = this.valueField?.def.byteDomain === true;
+    const def = this.valueField?.def;
+    this.numberValues = def !== undefined && def.type === 'number' && !def.list && !this.byteValues;
+  }
+
+  /** Gives this rule its per-flow cache slots in its kind's cache array (from `next`); returns the next free slot. */
+  assignSlots(next: number): number {
+    if (this.rule.kinds.length !== 1) return next;
+    const g = this.groupKey?.otherFields;
+    if (g !== undefined && g.length <= 1) {
+      this.groupSlot = next;
+      this.groupOther = g[0] ?? NO_OTHER;
+      next += 2;
+    }
+    const w = this.suppressKey?.otherFields;
+    if (w !== undefined && w.length <= 1) {
+      this.windowSlot = next;
+      this.windowOther = w[0] ?? NO_OTHER;
+      next += 2;
+    }
+    return next;
   }
 }
 
@@ -275,6 +342,9 @@ export class RuleEngine {
   private readonly states = new Map<CompiledRule, RuleState>();
   /** States with suppression windows (swept on packet time). */
   private readonly suppressing: RuleState[] = [];
+  private readonly blocks: FlowBlocks;
+  /** Length of each kind's per-flow cache array (2 entries per slot). */
+  private readonly cacheSize: number[] = [];
   private readonly maxGroups: number;
   private readonly maxValues: number;
   private readonly maxKeys: number;
@@ -287,11 +357,14 @@ export class RuleEngine {
     this.maxGroups = positive(options.maxGroupsPerRule ?? 10_000, 'maxGroupsPerRule');
     this.maxValues = positive(options.maxValuesPerGroup ?? 4096, 'maxValuesPerGroup');
     this.maxKeys = positive(options.maxSuppressKeysPerRule ?? 10_000, 'maxSuppressKeysPerRule');
-    const parts = new FlowParts(positive(options.maxInternedKeyParts ?? 65_536, 'maxInternedKeyParts'), this.stats);
+    this.blocks = new FlowBlocks(positive(options.maxInternedKeyParts ?? 65_536, 'maxInternedKeyParts'), this.stats);
     this.byKind = [];
     for (let k = 0; k < KIND_COUNT; k++) this.byKind.push(set.byKind[k] ?? []);
+    for (let k = 0; k < KIND_COUNT; k++) this.cacheSize.push(0);
     for (const r of set.rules) {
-      const st = new RuleState(r, parts);
+      const st = new RuleState(r, this.blocks);
+      const kind = r.kinds[0] ?? 0;
+      this.cacheSize[kind] = st.assignSlots(this.cacheSize[kind] ?? 0);
       this.states.set(r, st);
       if (st.windows !== null) this.suppressing.push(st);
     }
@@ -366,100 +439,143 @@ export class RuleEngine {
     this.stats.matches++;
     const cor = r.correlation;
     if (cor === null) {
-      this.raise(r, st, kind, s, undefined);
+      this.raise(r, st, kind, s, null, 0);
       return;
     }
+    const g = this.groupOf(st, kind, s);
     const t = timeMs(s.tsSec, s.tsNsec);
-    const groups = st.groups as Map<string, Group>;
-    let g: Group | null | undefined = null;
-    let key: string | null = null;
-    // Grouped by flow fields only and the same flow as the previous match: the same group, no key at all.
-    if (st.flowOnly && s.flow === st.lastGroupFlow) g = st.lastGroup;
-    if (g === null) {
-      key = (st.groupKey as KeyBuilder).key(s);
-      g = key === st.lastKey ? st.lastGroup : groups.get(key);
-      st.lastKey = key;
+    const count =
+      g.times !== null
+        ? this.countEvent(g, t, st.threshold, st.timespanMs)
+        : st.byteValues
+          ? this.countByte(st, g, s, t)
+          : this.countOther(st, g, s, t);
+    if (count >= 0) this.raise(r, st, kind, s, cor, count);
+  }
+
+  /** The per-flow cache array of `kind` for the subject's flow. */
+  private cacheOf(kind: number, s: Subject): unknown[] {
+    const block = this.blocks.of(s);
+    let cache = block.caches[kind];
+    if (cache === undefined) {
+      cache = new Array<unknown>(this.cacheSize[kind] ?? 0).fill(null);
+      block.caches[kind] = cache;
     }
+    return cache;
+  }
+
+  /** The correlation group of the subject (created when new; the oldest evicted beyond the cap). */
+  private groupOf(st: RuleState, kind: number, s: Subject): Group {
+    const slot = st.groupSlot;
+    let cache: unknown[] | null = null;
+    let other: unknown;
+    if (slot >= 0) {
+      cache = this.cacheOf(kind, s);
+      other = st.groupOther === null ? undefined : st.groupOther.def.get(s);
+      const cached = cache[slot] as Group | null;
+      if (cached?.live && cache[slot + 1] === other && !Array.isArray(other)) return cached;
+    }
+    const groups = st.groups as Map<string, Group>;
+    const key = (st.groupKey as KeyBuilder).key(s);
+    let g = key === st.lastKey ? st.lastGroup : groups.get(key);
+    st.lastKey = key;
     if (g === undefined || g === null) {
       if (groups.size >= this.maxGroups) {
-        const oldest = groups.keys().next().value;
-        if (oldest !== undefined) groups.delete(oldest);
+        const oldest = groups.entries().next().value;
+        if (oldest !== undefined) {
+          groups.delete(oldest[0]);
+          oldest[1].live = false;
+        }
         this.stats.groupsEvicted++;
       }
-      const counting = cor.type === 'event_count';
-      g = {
-        times: counting ? new Float64Array(cor.threshold) : null,
-        head: 0,
-        count: 0,
-        values: counting ? null : new Map(),
-        seen: counting ? null : new Float64Array(Math.min(16, this.maxValues + 1)),
-        freeSlots: [],
-        nextSlot: 0,
-        lastValue: undefined,
-        lastSlot: -1,
-        bytes: !counting && cor.field?.def.byteDomain === true ? new Float64Array(256).fill(NOT_SEEN) : null,
-        byteCount: 0,
-      };
-      groups.set(key as string, g);
+      g = this.newGroup(st);
+      groups.set(key, g);
     }
     st.lastGroup = g;
-    st.lastGroupFlow = st.flowOnly ? s.flow : null;
-    let count = 0;
-    const times = g.times;
-    if (times !== null) {
-      // Ring of the newest `threshold` times: only they can complete a count.
-      const cap = times.length;
-      if (g.count === cap) {
-        g.head = (g.head + 1) % cap;
-        g.count--;
-      }
-      times[(g.head + g.count) % cap] = t;
-      g.count++;
-      while (g.count > 0 && t - (times[g.head] as number) > cor.timespanMs) {
-        g.head = (g.head + 1) % cap;
-        g.count--;
-      }
-      if (g.count < cor.threshold) return;
-      count = g.count;
-      g.count = 0;
-      g.head = 0;
-    } else {
-      const v = (cor.field as NamedField).def.get(s);
-      if (v === undefined) return;
-      const bytes = g.bytes;
-      if (bytes !== null && typeof v === 'number' && v >= 0 && v < 256 && Number.isInteger(v)) {
-        // Same semantics as the Map below (stale values dropped only when the count could fire), no hashing.
-        if (bytes[v] === NOT_SEEN) g.byteCount++;
-        bytes[v] = t;
-        const values = g.values as Map<unknown, number>;
-        if (g.byteCount + values.size < cor.threshold) return;
-        this.dropStale(g, t, cor.timespanMs);
-        if (g.byteCount + values.size < cor.threshold) return;
-        count = g.byteCount + values.size;
-        this.clearValues(g);
-      } else {
-        count = this.countValue(g, v, t, cor.threshold, cor.timespanMs);
-        if (count < 0) return;
-      }
+    if (cache !== null) {
+      cache[slot] = g;
+      cache[slot + 1] = other;
     }
-    const groupBy: Record<string, unknown> = {};
-    for (const f of cor.groupBy) groupBy[f.name] = f.def.get(s);
-    this.raise(r, st, kind, s, { type: cor.type, groupBy, count, timespanMs: cor.timespanMs });
+    return g;
+  }
+
+  private newGroup(st: RuleState): Group {
+    const counting = st.rule.correlation?.type === 'event_count';
+    return {
+      live: true,
+      times: counting ? new Float64Array(st.threshold) : null,
+      head: 0,
+      count: 0,
+      values: counting ? null : new Map(),
+      seen: counting ? null : new Float64Array(Math.min(16, this.maxValues + 1)),
+      freeSlots: [],
+      nextSlot: 0,
+      lastValue: undefined,
+      lastSlot: -1,
+      nums: st.numberValues ? new NumberSet() : null,
+      bytes: st.byteValues ? new Float64Array(256).fill(NOT_SEEN) : null,
+      byteCount: 0,
+      byteList: st.byteValues ? new Uint8Array(256) : null,
+    };
+  }
+
+  /** event_count: records an event at `t`; the count when it fires (the window then starts afresh), else -1. */
+  private countEvent(g: Group, t: number, threshold: number, timespanMs: number): number {
+    // Ring of the newest `threshold` times: only they can complete a count.
+    const times = g.times as Float64Array;
+    const cap = times.length;
+    if (g.count === cap) {
+      g.head = g.head + 1 === cap ? 0 : g.head + 1;
+      g.count--;
+    }
+    const at = g.head + g.count;
+    times[at >= cap ? at - cap : at] = t;
+    g.count++;
+    while (g.count > 0 && t - (times[g.head] as number) > timespanMs) {
+      g.head = g.head + 1 === cap ? 0 : g.head + 1;
+      g.count--;
+    }
+    if (g.count < threshold) return -1;
+    const count = g.count;
+    g.count = 0;
+    g.head = 0;
+    return count;
+  }
+
+  /** value_count on a byteDomain field: countOther's semantics (stale values dropped only when it could fire), no hashing. */
+  private countByte(st: RuleState, g: Group, s: Subject, t: number): number {
+    const v = (st.valueField as NamedField).def.get(s);
+    if (v === undefined) return -1;
+    if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) return this.countOther(st, g, s, t);
+    const bytes = g.bytes as Float64Array;
+    if (bytes[v] === NOT_SEEN) (g.byteList as Uint8Array)[g.byteCount++] = v;
+    bytes[v] = t;
+    const values = g.values as Map<unknown, number>;
+    if (g.byteCount + values.size < st.threshold) return -1;
+    this.dropStale(g, t, st.timespanMs);
+    const count = g.byteCount + values.size;
+    if (count < st.threshold) return -1;
+    this.clearValues(g);
+    return count;
   }
 
   /** value_count: drops the values of `g` last seen more than `timespanMs` before `t`. */
   private dropStale(g: Group, t: number, timespanMs: number): void {
     const bytes = g.bytes;
     if (bytes !== null && g.byteCount > 0) {
-      for (let b = 0; b < 256; b++) {
-        const at = bytes[b] as number;
-        if (at !== NOT_SEEN && t - at > timespanMs) {
-          bytes[b] = NOT_SEEN;
-          g.byteCount--;
-        }
+      // Only the counted bytes, compacted in place (their order is never observed).
+      const list = g.byteList as Uint8Array;
+      let kept = 0;
+      for (let i = 0; i < g.byteCount; i++) {
+        const b = list[i] as number;
+        if (t - (bytes[b] as number) > timespanMs) bytes[b] = NOT_SEEN;
+        else list[kept++] = b;
       }
+      g.byteCount = kept;
     }
+    if (g.nums !== null && g.nums.size > 0) g.nums.dropOlderThan(t, timespanMs);
     const values = g.values as Map<unknown, number>;
+    if (values.size === 0) return;
     const seen = g.seen as Float64Array;
     for (const [k, at] of values) {
       if (t - (seen[at] as number) > timespanMs) {
@@ -471,47 +587,93 @@ export class RuleEngine {
 
   private clearValues(g: Group): void {
     (g.values as Map<unknown, number>).clear();
+    g.nums?.clear();
     g.freeSlots.length = 0;
     g.nextSlot = 0;
     g.lastSlot = -1;
-    if (g.bytes !== null && g.byteCount > 0) g.bytes.fill(NOT_SEEN);
+    const bytes = g.bytes;
+    if (bytes !== null) {
+      const list = g.byteList as Uint8Array;
+      for (let i = 0; i < g.byteCount; i++) bytes[list[i] as number] = NOT_SEEN;
+    }
     g.byteCount = 0;
   }
 
   /** value_count through the Map: the count when it fires (values then cleared), else -1. */
-  private countValue(g: Group, v: unknown, t: number, threshold: number, timespanMs: number): number {
-    {
-      const values = g.values as Map<unknown, number>;
-      const vk = Array.isArray(v) ? v.join(',') : v;
-      if (g.lastSlot >= 0 && vk === g.lastValue) {
-        // Same value as the previous event (still counted: only a firing or a sweep unsets lastSlot).
-        (g.seen as Float64Array)[g.lastSlot] = t;
-        return -1;
-      }
-      let slot = values.get(vk);
-      if (slot === undefined) {
-        slot = this.allocSlot(g);
-        values.set(vk, slot);
-      }
-      (g.seen as Float64Array)[slot] = t;
-      g.lastValue = vk;
-      g.lastSlot = slot;
-      // Stale values are dropped only when the count could fire (no scan per event otherwise).
-      if (values.size + g.byteCount >= threshold || values.size > this.maxValues) this.dropStale(g, t, timespanMs);
-      while (values.size > this.maxValues) {
-        const oldest = values.entries().next().value;
-        if (oldest === undefined) break;
-        values.delete(oldest[0]);
-        g.freeSlots.push(oldest[1]);
+  private countOther(st: RuleState, g: Group, s: Subject, t: number): number {
+    const v = (st.valueField as NamedField).def.get(s);
+    if (v === undefined) return -1;
+    const nums = g.nums;
+    // NaN (never equal to itself) stays in the Map, which treats all NaNs as one value.
+    if (nums !== null && typeof v === 'number' && !Number.isNaN(v)) return this.countNumber(st, g, nums, v, t);
+    const threshold = st.threshold;
+    const values = g.values as Map<unknown, number>;
+    const vk = Array.isArray(v) ? v.join(',') : v;
+    if (g.lastSlot >= 0 && vk === g.lastValue) {
+      // Same value as the previous event (still counted: only a firing or a sweep unsets lastSlot).
+      (g.seen as Float64Array)[g.lastSlot] = t;
+      return -1;
+    }
+    let slot = values.get(vk);
+    if (slot === undefined) {
+      slot = this.allocSlot(g);
+      values.set(vk, slot);
+    }
+    (g.seen as Float64Array)[slot] = t;
+    g.lastValue = vk;
+    g.lastSlot = slot;
+    // Stale values are dropped only when the count could fire (no scan per event otherwise).
+    if (values.size + g.byteCount >= threshold || values.size > this.maxValues) this.dropStale(g, t, st.timespanMs);
+    while (values.size > this.maxValues) {
+      const oldest = values.entries().next().value;
+      if (oldest === undefined) break;
+      values.delete(oldest[0]);
+      g.freeSlots.push(oldest[1]);
+      this.stats.valuesDropped++;
+    }
+    // The cached slot may have been freed above.
+    if (values.get(vk) !== slot) g.lastSlot = -1;
+    const count = values.size + g.byteCount;
+    if (count < threshold) return -1;
+    this.clearValues(g);
+    return count;
+  }
+
+  /** countOther for a number of a NumberSet group: the same steps on the set (the Map holds nothing here). */
+  private countNumber(st: RuleState, g: Group, nums: NumberSet, v: number, t: number): number {
+    if (g.lastSlot >= 0 && v === g.lastValue) {
+      // Same value as the previous event (its log position is stable until the set next grows or clears).
+      nums.times[g.lastSlot] = t;
+      return -1;
+    }
+    let slot = nums.find(v);
+    if (slot < 0) slot = nums.add(v, t);
+    else nums.times[slot] = t;
+    g.lastValue = v;
+    g.lastSlot = slot;
+    const values = g.values as Map<unknown, number>;
+    const threshold = st.threshold;
+    let size = nums.size + values.size;
+    if (size + g.byteCount >= threshold || size > this.maxValues) {
+      this.dropStale(g, t, st.timespanMs);
+      while (nums.size + values.size > this.maxValues) {
+        if (nums.size > 0) nums.dropFirst();
+        else {
+          const oldest = values.entries().next().value;
+          if (oldest === undefined) break;
+          values.delete(oldest[0]);
+          g.freeSlots.push(oldest[1]);
+        }
         this.stats.valuesDropped++;
       }
       // The cached slot may have been freed above.
-      if (values.get(vk) !== slot) g.lastSlot = -1;
-      const count = values.size + g.byteCount;
-      if (count < threshold) return -1;
-      this.clearValues(g);
-      return count;
+      if (nums.find(v) !== slot) g.lastSlot = -1;
+      size = nums.size + values.size;
     }
+    const count = size + g.byteCount;
+    if (count < threshold) return -1;
+    this.clearValues(g);
+    return count;
   }
 
   /** A free slot of a value_count group's `seen` (grows it when full). */
@@ -527,24 +689,54 @@ export class RuleEngine {
     return g.nextSlot++;
   }
 
-  private raise(r: CompiledRule, st: RuleState, kind: number, s: Subject, cor: AlertCorrelation | undefined): void {
+  /**
+   * A match to raise (`cor` with the count when a correlation fired): folded into the key's open suppression window,
+   * or a new alert (opening a window when the rule suppresses). Alert objects are built only for a new alert.
+   */
+  private raise(
+    r: CompiledRule,
+    st: RuleState,
+    kind: number,
+    s: Subject,
+    cor: CorrelationSpec | null,
+    count: number,
+  ): void {
     const windows = st.windows;
     let key = '';
+    let cache: unknown[] | null = null;
+    let other: unknown;
+    const slot = st.windowSlot;
     if (windows !== null) {
       const t = timeMs(s.tsSec, s.tsNsec);
-      key = (st.suppressKey as KeyBuilder).key(s);
-      const last = st.lastWindow;
-      const open = key === st.lastWindowKey && last !== null && last.live ? last : windows.get(key);
-      if (open !== undefined) {
-        if (t < open.endMs) {
+      let open: Window | undefined;
+      if (slot >= 0) {
+        cache = this.cacheOf(kind, s);
+        other = st.windowOther === null ? undefined : st.windowOther.def.get(s);
+        const cached = cache[slot] as Window | null;
+        if (cached?.live && cache[slot + 1] === other && !Array.isArray(other)) open = cached;
+      }
+      if (open === undefined) {
+        key = (st.suppressKey as KeyBuilder).key(s);
+        const last = st.lastWindow;
+        open = key === st.lastWindowKey && last !== null && last.live ? last : windows.get(key);
+        if (open !== undefined) {
           st.lastWindowKey = key;
           st.lastWindow = open;
+        }
+      }
+      if (open !== undefined) {
+        if (t < open.endMs) {
+          if (cache !== null) {
+            cache[slot] = open;
+            cache[slot + 1] = other;
+          }
           open.count++;
           open.lastTsSec = s.tsSec;
           open.lastTsNsec = s.tsNsec;
           this.stats.suppressed++;
           return;
         }
+        key = open.key;
         windows.delete(key);
         this.close(open);
       }
@@ -561,8 +753,13 @@ export class RuleEngine {
       tsSec: s.tsSec,
       tsNsec: s.tsNsec,
     };
-    if (cor !== undefined) alert.correlation = cor;
+    if (cor !== null) {
+      const groupBy: Record<string, unknown> = {};
+      for (const f of cor.groupBy) groupBy[f.name] = f.def.get(s);
+      alert.correlation = { type: cor.type, groupBy, count, timespanMs: cor.timespanMs };
+    }
     if (windows !== null) {
+      if (key === '') key = (st.suppressKey as KeyBuilder).key(s);
       if (windows.size >= this.maxKeys) {
         const oldest = windows.entries().next().value;
         if (oldest !== undefined) {
@@ -573,6 +770,7 @@ export class RuleEngine {
       }
       const windowMs = (r.suppress as NonNullable<CompiledRule['suppress']>).windowMs;
       const w: Window = {
+        key,
         endMs: timeMs(s.tsSec, s.tsNsec) + windowMs,
         count: 1,
         first: alert,
@@ -583,6 +781,10 @@ export class RuleEngine {
       windows.set(key, w);
       st.lastWindowKey = key;
       st.lastWindow = w;
+      if (cache !== null) {
+        cache[slot] = w;
+        cache[slot + 1] = other;
+      }
     }
     this.emit(alert);
   }

@@ -18,7 +18,7 @@ import {
   ROSCTR_USERDATA,
   s7HeaderLength,
 } from '../../protocols/s7comm/constants.ts';
-import { decodeS7, type S7Decoded } from '../../protocols/s7comm/decode.ts';
+import { DEFAULT_MAX_ITEMS, decodeS7, type S7Decoded } from '../../protocols/s7comm/decode.ts';
 import type { S7PlusFrame, S7Transaction } from '../../protocols/s7comm/types.ts';
 import type { SensorEvent } from '../../protocols/wire/events.ts';
 
@@ -201,6 +201,7 @@ export class S7TxSubject extends Subject {
   tx: S7Transaction | null = null;
   private req: S7Decoded | null = null;
   private reqDone = false;
+  private readonly areas: number[] = [];
 
   set(tx: S7Transaction, flow: FlowLike, tsSec: number, tsNsec: number, event: SensorEvent | null): void {
     this.begin(flow, tsSec, tsNsec, event);
@@ -237,6 +238,30 @@ export class S7TxSubject extends Subject {
       default:
         return true;
     }
+  }
+
+  /**
+   * `request.items.area` read in place (same walk and bounds as decodeS7's item list), so a rule on the area of
+   * written items does not decode every Write Var request (items, data values as hex). Returns a reused array.
+   */
+  itemAreas(): number[] | undefined {
+    const tx = this.tx;
+    if (tx === null || !this.requestMayHave(S7_PART_ITEMS)) return undefined;
+    const b = tx.reqBuf;
+    const hlen = s7HeaderLength(b[1] ?? 0);
+    const parEnd = Math.min(hlen + u16(b, 6), tx.reqLen);
+    if (hlen >= parEnd) return undefined;
+    const count = b[hlen + 1] ?? 0;
+    const out = this.areas;
+    out.length = 0;
+    let p = hlen + 2;
+    for (let k = 0; k < count && k < DEFAULT_MAX_ITEMS && p + 2 <= parEnd; k++) {
+      const specLen = b[p + 1] ?? 0;
+      // Only S7ANY items (syntax id 0x10) carry an area.
+      if (b[p + 2] === 0x10 && specLen >= 10 && p + 12 <= parEnd) out.push(b[p + 8] ?? 0);
+      p += 2 + specLen;
+    }
+    return out;
   }
 
   request(): S7Decoded | null {

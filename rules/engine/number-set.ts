@@ -1,0 +1,154 @@
+/**
+ * The distinct numbers of a value_count group with the time each was last seen, in first-sighting order: what a
+ * `Map<number, time>` gives, without the Map's costs on the packet path (hashing a heap number, one allocation per
+ * stored double, and a table rebuilt from scratch by every growth after each `clear()` — an address sweep clears
+ * its group every time it fires).
+ *
+ * Layout: a log of (value, time, live) in first-sighting order, positions [head, tail); an open-addressing index
+ * (linear probing) from value to log position + 1. Deleting a value only marks its log entry dead; its index cell
+ * stays and is reused if the value comes back (a value has at most one cell). The log is compacted and the index
+ * rebuilt when either fills up, so every operation is O(1) amortized.
+ *
+ * Values must not be NaN (NaN is never equal to itself: callers keep it in their Map).
+ */
+export class NumberSet {
+  private keys: Float64Array;
+  /** Last time each log entry's value was seen. */
+  times: Float64Array;
+  private live: Uint8Array;
+  private index: Int32Array;
+  private mask: number;
+  /** Index cells in use (live or pointing at dead entries). */
+  private used = 0;
+  private head = 0;
+  private tail = 0;
+  size = 0;
+
+  constructor(capacity = 16) {
+    const cap = Math.max(16, capacity);
+    this.keys = new Float64Array(cap);
+    this.times = new Float64Array(cap);
+    this.live = new Uint8Array(cap);
+    this.index = new Int32Array(cap * 2);
+    this.mask = cap * 2 - 1;
+  }
+
+  private static hash(v: number): number {
+    // Integers (the usual values) spread by a multiplicative hash; other doubles also mix their fraction in.
+    const i = v | 0;
+    const h = i === v ? i : i ^ ((v - i) * 0x3fffffff);
+    return Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  }
+
+  /** The log position of `v`, or -1 when it is not (or no longer) in the set. */
+  find(v: number): number {
+    const index = this.index;
+    const mask = this.mask;
+    for (let c = NumberSet.hash(v) & mask; ; c = (c + 1) & mask) {
+      const cell = index[c] as number;
+      if (cell === 0) return -1;
+      const pos = cell - 1;
+      if (this.keys[pos] === v) return this.live[pos] === 1 ? pos : -1;
+    }
+  }
+
+  /** Adds `v` (not in the set) at the end of the first-sighting order; returns its log position. */
+  add(v: number, t: number): number {
+    if (this.tail === this.keys.length) this.compact(this.size + 1);
+    const pos = this.tail++;
+    this.keys[pos] = v;
+    this.times[pos] = t;
+    this.live[pos] = 1;
+    this.size++;
+    const index = this.index;
+    const mask = this.mask;
+    for (let c = NumberSet.hash(v) & mask; ; c = (c + 1) & mask) {
+      const cell = index[c] as number;
+      if (cell === 0) {
+        index[c] = pos + 1;
+        this.used++;
+        break;
+      }
+      // The value's old cell (its entry was deleted): point it at the new entry.
+      if (this.keys[cell - 1] === v) {
+        index[c] = pos + 1;
+        break;
+      }
+    }
+    // The index has twice the log's capacity and at most one cell per log position: never over half full.
+    return pos;
+  }
+
+  /** Deletes the values last seen more than `timespanMs` before `t`; returns how many. */
+  dropOlderThan(t: number, timespanMs: number): number {
+    let dropped = 0;
+    const live = this.live;
+    const times = this.times;
+    for (let p = this.head; p < this.tail; p++) {
+      if (live[p] === 1 && t - (times[p] as number) > timespanMs) {
+        live[p] = 0;
+        dropped++;
+      }
+    }
+    this.size -= dropped;
+    this.advanceHead();
+    return dropped;
+  }
+
+  /** Deletes the value seen first (the oldest sighting still in the set). */
+  dropFirst(): void {
+    this.advanceHead();
+    if (this.head === this.tail) return;
+    this.live[this.head] = 0;
+    this.size--;
+    this.advanceHead();
+  }
+
+  clear(): void {
+    if (this.used > 0) this.index.fill(0);
+    this.used = 0;
+    this.head = 0;
+    this.tail = 0;
+    this.size = 0;
+  }
+
+  private advanceHead(): void {
+    while (this.head < this.tail && this.live[this.head] === 0) this.head++;
+    if (this.head === this.tail) this.clear();
+  }
+
+  /** Moves the live entries to the front (order kept), grown to hold `need` with room, and rebuilds the index. */
+  private compact(need: number): void {
+    let cap = this.keys.length;
+    while (need * 2 > cap) cap *= 2;
+    const keys = cap === this.keys.length ? this.keys : new Float64Array(cap);
+    const times = cap === this.keys.length ? this.times : new Float64Array(cap);
+    const live = cap === this.keys.length ? this.live : new Uint8Array(cap);
+    let n = 0;
+    for (let p = this.head; p < this.tail; p++) {
+      if (this.live[p] !== 1) continue;
+      keys[n] = this.keys[p] as number;
+      times[n] = this.times[p] as number;
+      live[n] = 1;
+      n++;
+    }
+    live.fill(0, n);
+    this.keys = keys;
+    this.times = times;
+    this.live = live;
+    this.head = 0;
+    this.tail = n;
+    if (this.index.length !== cap * 2) this.index = new Int32Array(cap * 2);
+    else this.index.fill(0);
+    this.mask = cap * 2 - 1;
+    this.used = 0;
+    const index = this.index;
+    const mask = this.mask;
+    for (let p = 0; p < n; p++) {
+      let c = NumberSet.hash(keys[p] as number) & mask;
+      while (index[c] !== 0) c = (c + 1) & mask;
+      index[c] = p + 1;
+      this.used++;
+    }
+  }
+}
