@@ -27,6 +27,7 @@ export default defineConfig({
       'sensor/**/*.test.ts',
       'rules/**/*.test.ts',
       'collector/**/*.test.ts',
+      'deploy/**/*.test.ts',
       'tests/**/*.test.ts',
     ],
     testTimeout: 120_000,
