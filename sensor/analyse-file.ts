@@ -10,6 +10,8 @@ import { buildReport, type RunReport } from './run-report.ts';
 export interface AnalyseHooks {
   /** Called after each batch (flush events, draw progress). */
   afterBatch?: (source: CaptureSource) => void | Promise<void>;
+  /** Called once the file is open, before its first batch (publishing sessions attach to the pipeline here). */
+  started?: (pipeline: Pipeline, source: CaptureSource) => void;
 }
 
 export interface FileAnalysis {
@@ -57,6 +59,7 @@ export async function analyseFile(
     report.error = { code: err.code, message: err.message, byteOffset: err.byteOffset };
     return { pipeline, report, error: err, compressed: false };
   }
+  hooks.started?.(pipeline, source);
   const error = await drainSource(source, pipeline, hooks);
   const report: RunReport = { file: path, format: source.format, ...buildReport(pipeline, source.stats()) };
   if (error) report.error = { code: error.code, message: error.message, byteOffset: error.byteOffset };

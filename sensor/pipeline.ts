@@ -102,6 +102,8 @@ export class PipelineStats {
   /** Flows decoded by each other module, and flows on a module's registered port that are not its protocol. */
   moduleFlows: Record<string, number> = {};
   unexpectedOnRegisteredPort: Record<string, number> = {};
+  /** TCP bytes lost inside flows of each protocol (the parse-health figure of the health report). */
+  gapBytesByProto: Record<string, number> = {};
   lastTsSec = AS_DOUBLE;
 
   constructor() {
@@ -299,6 +301,10 @@ export class Pipeline {
 
   /** @internal Bytes lost in a flow (via PipelineCallbacks). */
   onGap(flow: Flow, dir: 0 | 1, bytes: number): void {
+    if (flow.appProto !== null) {
+      const byProto = this.stats.gapBytesByProto;
+      byProto[flow.appProto] = (byProto[flow.appProto] ?? 0) + bytes;
+    }
     if (flow.appState === APP_MODBUS) {
       const ctx = flow.app as ModbusFlowContext;
       ctx.parser.gap((dir ^ ctx.swap) as 0 | 1, bytes);

@@ -161,10 +161,7 @@ export const StatsItemSchema = Type.Object({
   packets: Counter,
   bytes: Counter,
   /** Per protocol: PDUs and per-function counts (`"3 Read Holding Registers": 12`). */
-  protocols: Type.Record(
-    Type.String(),
-    Type.Object({ pdus: Counter, functions: Type.Record(Type.String(), Counter) }),
-  ),
+  protocols: Type.Record(Type.String(), Type.Object({ pdus: Counter, functions: Type.Record(Type.String(), Counter) })),
 });
 
 function batch<K extends MessageKind, I extends TSchema>(kind: K, item: I, maxItems: number) {

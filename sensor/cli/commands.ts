@@ -10,6 +10,7 @@ import { openPcapLive } from '../capture/pcap-live-source.ts';
 import { CaptureError, type CaptureSource } from '../capture/source.ts';
 import type { EventSink } from '../event-factory.ts';
 import { DEFAULT_MODULES, Pipeline } from '../pipeline.ts';
+import { type PublishConfig, PublishSession } from '../publish/session.ts';
 import { buildReport, type RunReport } from '../run-report.ts';
 import { ModbusCounters, mergeModbusCounters } from '../summary.ts';
 import { BaselineSink } from './learn.ts';
@@ -27,12 +28,74 @@ export interface ReadOptions {
   rules?: string[];
   /** Baseline file to enforce: deviations print as alert lines (docs/baseline.md). */
   baseline?: string | undefined;
+  /** Publish alerts, assets, health and stats over NATS JetStream (null: do not). */
+  publish?: (PublishConfig & { drainTimeoutSec: number }) | null;
+  /** Pace the replay to at most this many packets per second (drills, outage tests). */
+  pps?: number | null;
 }
 
 /** Alerts into the same JSON-lines stream as events (when printed), counted either way. */
-function alertSinkFor(sink: JsonLinesSink | null, sensorId: string): AlertSink {
+function alertSinkFor(sink: JsonLinesSink | null, sensorId: string, session: PublishSession | null): AlertSink {
+  if (session !== null && sink !== null) {
+    return {
+      alert: (a) => {
+        sink.emit(alertEvent(a, sensorId));
+        session.alertSink.alert(a);
+      },
+    };
+  }
+  if (session !== null) return session.alertSink;
   if (sink === null) return { alert(): void {} };
   return { alert: (a) => sink.emit(alertEvent(a, sensorId)) };
+}
+
+/** Baseline deviations (alert events) go to the printed stream and, when publishing, to the collector. */
+function deviationSink(sink: JsonLinesSink, session: PublishSession | null, print: boolean): EventSink {
+  return {
+    emit: (event: SensorEvent) => {
+      if (print) sink.emit(event);
+      if (session !== null && event.kind === 'alert') session.publisher.add('alert', event);
+    },
+  };
+}
+
+/** Opens the publishing session (after checking the outbox directory can be used), or null. */
+function openSession(config: PublishConfig | null | undefined): PublishSession | null {
+  if (config === null || config === undefined) return null;
+  const session = new PublishSession(config);
+  process.stderr.write(
+    `otsensor: publishing to ${config.url} as ${config.identity.province}/${config.identity.enterprise}/` +
+      `${config.identity.sensor} (outbox ${config.outboxDir})\n`,
+  );
+  return session;
+}
+
+/** Sends what is left, waits for acknowledgements, and says how it went on stderr. */
+async function closeSession(session: PublishSession | null, timeoutSec: number): Promise<boolean> {
+  if (session === null) return true;
+  const { drained, left } = await session.close(timeoutSec * 1000);
+  const items = session.counts();
+  const p = session.publisher.stats();
+  const o = session.outbox.stats();
+  const dropped = Object.entries(o.dropped)
+    .filter(([, d]) => d.messages > 0)
+    .map(([k, d]) => `${k} ${d.messages} messages/${d.items} items`)
+    .join(', ');
+  process.stderr.write(
+    `otsensor: published ${items.alert} alerts, ${items.asset} asset updates, ${items.health} health and ` +
+      `${items.stats} stats reports in ${p.acked} acknowledged messages (${p.retries} retries)` +
+      `${dropped ? `; outbox dropped ${dropped}` : ''}` +
+      `${drained ? '' : `; ${left} messages still in the outbox (sent on the next start)`}\n`,
+  );
+  return drained;
+}
+
+/** Sleeps as needed so `packets` since `startMs` stay at or below `pps` per second. */
+async function pace(startMs: number, packets: number, pps: number | null | undefined): Promise<void> {
+  if (!pps) return;
+  const due = startMs + (packets / pps) * 1000;
+  const wait = due - Date.now();
+  if (wait > 1) await new Promise((r) => setTimeout(r, wait));
 }
 
 /** Collects events as JSON lines between batches, then writes them with backpressure. */
@@ -54,15 +117,24 @@ class JsonLinesSink implements EventSink {
 }
 
 export async function runRead(files: string[], options: ReadOptions): Promise<number> {
-  const wantRules = options.alerts === true || (options.rules?.length ?? 0) > 0;
+  const publishing = options.publish !== null && options.publish !== undefined;
+  const wantRules = options.alerts === true || (options.rules?.length ?? 0) > 0 || publishing;
   const loaded = wantRules ? await loadRulesOrReport(options.rules ?? []) : null;
   if (wantRules && loaded === null) return 2;
-  const sink = options.events || options.alerts || options.baseline !== undefined ? new JsonLinesSink() : null;
+  const printing = options.events || options.alerts || options.baseline !== undefined;
+  const sink = printing || options.baseline !== undefined ? new JsonLinesSink() : null;
   const events = options.events ? sink : null;
+  const session = openSession(options.publish);
+  if (session !== null) session.rulesLoaded = loaded?.set.rules.length ?? 0;
   const baseline =
-    sink && options.baseline !== undefined ? await BaselineSink.open(options.baseline, events, sink) : null;
+    sink && options.baseline !== undefined
+      ? await BaselineSink.open(options.baseline, events, deviationSink(sink, session, true))
+      : null;
   if (options.baseline !== undefined && baseline === null) return 2;
-  const alerts = loaded === null ? null : alertSinkFor(options.alerts ? sink : null, options.sensorId);
+  const alerts = loaded === null ? null : alertSinkFor(options.alerts ? sink : null, options.sensorId, session);
+  const pipelineEvents = session !== null ? session.eventSink(baseline ?? events) : (baseline ?? events);
+  const startMs = Date.now();
+  let pacedPackets = 0;
   const alertsByLevel = new Map<string, number>();
   const alertsByRule = new Map<string, number>();
   const reports: RunReport[] = [];
@@ -81,11 +153,14 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
     const progress = options.progress ? new ProgressBar(file, size) : null;
     const { pipeline, report, error } = await analyseFile(
       file,
-      { sensorId: options.sensorId, events: baseline ?? events, rules: loaded?.set ?? null, alerts },
+      { sensorId: options.sensorId, events: pipelineEvents, rules: loaded?.set ?? null, alerts },
       {
+        started: (p, source) =>
+          session?.beginInput({ source: 'file', name: file, pipeline: p, capture: () => source.stats() }),
         afterBatch: async (source) => {
           if (sink) await sink.flush();
           const s = source.stats();
+          await pace(startMs, pacedPackets + s.packets, options.pps);
           // For .gz files the byte count is of decompressed data, so there is no total to show a percentage of.
           const gz = 'compressed' in source && source.compressed === true;
           progress?.update(s.inputBytes, s.packets, gz ? null : size);
@@ -93,6 +168,8 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
       },
     );
     if (sink) await sink.flush();
+    pacedPackets += report.frames;
+    await session?.finishInput();
     progress?.done();
     if (error) {
       failed++;
@@ -112,6 +189,8 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
     reports.push(report);
   }
   baseline?.report();
+  const drained = await closeSession(session, options.publish?.drainTimeoutSec ?? 0);
+  if (!drained) failed++;
   if (options.summary) {
     const sections: Record<string, unknown> = {};
     modules.forEach((m, i) => {
@@ -135,6 +214,8 @@ export interface LiveOptions {
   rules?: string[];
   /** Baseline file to enforce: deviations print as alert lines (docs/baseline.md). */
   baseline?: string | undefined;
+  /** Publish alerts, assets, health and stats over NATS JetStream (null: do not). */
+  publish?: (PublishConfig & { drainTimeoutSec: number }) | null;
 }
 
 /**
@@ -156,18 +237,23 @@ export function openLive(options: LiveOptions): CaptureSource {
 }
 
 export async function runLive(options: LiveOptions): Promise<number> {
-  const wantRules = options.alerts === true || (options.rules?.length ?? 0) > 0;
+  const publishing = options.publish !== null && options.publish !== undefined;
+  const wantRules = options.alerts === true || (options.rules?.length ?? 0) > 0 || publishing;
   const loaded = wantRules ? await loadRulesOrReport(options.rules ?? []) : null;
   if (wantRules && loaded === null) return 2;
   const sink = options.events || options.alerts || options.baseline !== undefined ? new JsonLinesSink() : null;
   const events = options.events ? sink : null;
+  const session = openSession(options.publish);
+  if (session !== null) session.rulesLoaded = loaded?.set.rules.length ?? 0;
   const baseline =
-    sink && options.baseline !== undefined ? await BaselineSink.open(options.baseline, events, sink) : null;
+    sink && options.baseline !== undefined
+      ? await BaselineSink.open(options.baseline, events, deviationSink(sink, session, true))
+      : null;
   if (options.baseline !== undefined && baseline === null) return 2;
-  const alerts = loaded === null ? null : alertSinkFor(options.alerts ? sink : null, options.sensorId);
+  const alerts = loaded === null ? null : alertSinkFor(options.alerts ? sink : null, options.sensorId, session);
   const pipeline = new Pipeline({
     sensorId: options.sensorId,
-    events: baseline ?? events,
+    events: session !== null ? session.eventSink(baseline ?? events) : (baseline ?? events),
     rules: loaded?.set ?? null,
     alerts,
   });
@@ -185,6 +271,8 @@ export async function runLive(options: LiveOptions): Promise<number> {
   process.stderr.write(
     `otsensor: capturing on ${options.iface}${options.bpf ? ` (filter: ${options.bpf})` : ''}; Ctrl-C stops\n`,
   );
+  const liveSource = source;
+  session?.beginInput({ source: 'live', name: options.iface, pipeline, capture: () => liveSource.stats() });
   const stop = () => void source.close();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -202,6 +290,8 @@ export async function runLive(options: LiveOptions): Promise<number> {
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   baseline?.report();
+  await session?.finishInput();
+  await closeSession(session, options.publish?.drainTimeoutSec ?? 10);
   const report = { iface: options.iface, ...buildReport(pipeline, source.stats()) };
   process.stdout.write(`${JSON.stringify(report, null, options.events ? 0 : 2)}\n`);
   if (failure) {
@@ -209,4 +299,13 @@ export async function runLive(options: LiveOptions): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/** `otsensor flush`: publishes what an outbox holds (e.g. after a crash) and exits when it is empty. */
+export async function runFlush(config: PublishConfig & { drainTimeoutSec: number }): Promise<number> {
+  const session = openSession(config);
+  // A health report goes with it: drop counts of the previous run (kept in the outbox state) reach the collector.
+  await session?.finishInput();
+  const drained = await closeSession(session, config.drainTimeoutSec);
+  return drained ? 0 : 1;
 }

@@ -3,6 +3,8 @@
  *
  *   otsensor read FILE... [--summary] [--events] [--alerts] [--rules DIR]... [--sensor-id ID]
  *   otsensor live --iface IF [--bpf EXPR] [--events] [--alerts] [--rules DIR]... [--duration SEC] [--sensor-id ID]
+ *   otsensor read|live ... --publish NATS_URL [--config FILE] ...   (docs/publishing.md)
+ *   otsensor flush --publish NATS_URL ... | --config FILE
  *   otsensor rules list [--rules DIR]... [--json]
  *   otsensor rules test [DIR] [--json]
  *
@@ -11,10 +13,14 @@
  * packet before the damage is still processed and counted), 2 for usage errors.
  */
 import { parseArgs } from 'node:util';
-import { runLive, runRead } from './commands.ts';
+import { loadSensorConfig, SensorConfigError } from '../../deploy/sensor-config.ts';
+import { runFlush, runLive, runRead } from './commands.ts';
+import { runCredsCommand } from './creds.ts';
 import { runInventory } from './inventory.ts';
 import { LEARN_USAGE, runLearnCommand } from './learn.ts';
+import { PUBLISH_OPTIONS, PUBLISH_USAGE, publishConfigFrom } from './publish-options.ts';
 import { runRulesList, runRulesTest } from './rules-commands.ts';
+import { UsageError } from './usage-error.ts';
 
 const USAGE = `usage:
   otsensor read FILE... [--summary] [--events] [--sensor-id ID]
@@ -28,6 +34,12 @@ const USAGE = `usage:
   --alerts prints alerts of the detection rules as JSON lines (bundled rules/packs plus every --rules DIR; see
       docs/rules.md); live mode reloads rules when a rule file changes. --summary then gains an "alerts" section.
   --baseline FILE (read and live) prints deviations from a learned baseline as alert JSON lines (docs/baseline.md).
+${PUBLISH_USAGE}  otsensor read FILE... --publish ... --pps N
+      Replay at most N packets per second (drills, outage rehearsals).
+  otsensor creds sensor|collector|revoke|list ...
+      Issue per-sensor NATS credentials (same as 'otdeploy creds'; see deploy/README.md).
+  otsensor flush (--publish NATS_URL ... | --config FILE)
+      Publish what the outbox holds (e.g. left by a crash) and exit when JetStream acknowledged all of it.
 ${LEARN_USAGE}  otsensor rules list [--rules DIR]... [--no-bundled] [--json]
       List the loaded rules (bundled plus DIRs).
   otsensor rules test [DIR] [--json]
@@ -56,9 +68,14 @@ async function main(argv: string[]): Promise<number> {
           progress: { type: 'boolean', default: true },
           inventory: { type: 'boolean', default: false },
           'inventory-csv': { type: 'boolean', default: false },
+          pps: { type: 'string' },
+          ...PUBLISH_OPTIONS,
         },
       });
       if (positionals.length === 0) throw new UsageError('read: give at least one capture file');
+      const publish = await publishConfigFrom(values, sensorIdFlag(rest), loadConfig);
+      const pps = values.pps === undefined ? null : Number(values.pps);
+      if (pps !== null && !(pps > 0)) throw new UsageError('read: --pps must be a positive number');
       if (values.inventory || values['inventory-csv']) {
         const format = values['inventory-csv'] ? 'csv' : 'json';
         return await runInventory(positionals, { sensorId: values['sensor-id'], format, events: null });
@@ -69,8 +86,10 @@ async function main(argv: string[]): Promise<number> {
         alerts: values.alerts,
         rules: values.rules,
         baseline: values.baseline,
-        sensorId: values['sensor-id'],
-        progress: values.progress,
+        sensorId: publish?.identity.sensor ?? values['sensor-id'],
+        progress: values.progress && publish === null,
+        publish,
+        pps,
       });
     }
     if (command === 'live') {
@@ -86,9 +105,11 @@ async function main(argv: string[]): Promise<number> {
           duration: { type: 'string' },
           snaplen: { type: 'string' },
           'sensor-id': { type: 'string', default: 'local' },
+          ...PUBLISH_OPTIONS,
         },
       });
       if (!values.iface) throw new UsageError('live: --iface IF is required');
+      const publish = await publishConfigFrom(values, sensorIdFlag(rest), loadConfig);
       const duration = values.duration === undefined ? null : Number(values.duration);
       if (duration !== null && !(duration > 0)) throw new UsageError('live: --duration must be a positive number');
       const snaplen = values.snaplen === undefined ? 65535 : Number(values.snaplen);
@@ -99,13 +120,21 @@ async function main(argv: string[]): Promise<number> {
         events: values.events,
         durationSec: duration,
         snaplen,
-        sensorId: values['sensor-id'],
+        sensorId: publish?.identity.sensor ?? values['sensor-id'],
         alerts: values.alerts,
         rules: values.rules,
         baseline: values.baseline,
+        publish,
       });
     }
+    if (command === 'flush') {
+      const { values } = parseArgs({ args: rest, options: { 'sensor-id': { type: 'string' }, ...PUBLISH_OPTIONS } });
+      const publish = await publishConfigFrom(values, values['sensor-id'], loadConfig);
+      if (publish === null) throw new UsageError('flush: give --publish NATS_URL (or --config FILE)');
+      return await runFlush(publish);
+    }
     if (command === 'learn') return await runLearnCommand(rest);
+    if (command === 'creds') return await runCredsCommand(rest);
     if (command === 'rules') {
       const [sub, ...args] = rest;
       const { values, positionals } = parseArgs({
@@ -127,6 +156,10 @@ async function main(argv: string[]): Promise<number> {
     }
     throw new UsageError(`unknown command '${command}'`);
   } catch (err) {
+    if (err instanceof SensorConfigError) {
+      process.stderr.write(`otsensor: ${err.message}\n`);
+      return 2;
+    }
     if (err instanceof UsageError || (err instanceof TypeError && 'code' in err)) {
       process.stderr.write(`otsensor: ${err.message}\n${USAGE}`);
       return 2;
@@ -135,7 +168,30 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
+/** The `--sensor-id` given explicitly (its parseArgs default 'local' must not override the config file). */
+function sensorIdFlag(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--sensor-id') return args[i + 1];
+    if (a?.startsWith('--sensor-id=')) return a.slice('--sensor-id='.length);
+  }
+  return undefined;
+}
+
+async function loadConfig(path: string) {
+  const c = loadSensorConfig(path);
+  return {
+    sensor: c.sensor,
+    province: c.province,
+    enterprise: c.enterprise,
+    nats: {
+      url: c.nats.url,
+      nkeySeedFile: c.nats.nkeySeedFile,
+      ...(c.nats.tls !== undefined ? { tls: c.nats.tls } : {}),
+    },
+    outbox: c.outbox,
+  };
+}
 
 // A reader that stops early (`otsensor read … --events | head`) closes the pipe: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

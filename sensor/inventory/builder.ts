@@ -552,45 +552,53 @@ export class InventoryBuilder {
     this.onChange(event);
   }
 
+  /** One asset's current record (the shape `snapshot()` lists), or null when the address is not (or no longer) known. */
+  record(ip: string): AssetRecord | null {
+    const a = this.assets.get(ip);
+    return a === undefined ? null : this.recordOf(a);
+  }
+
+  private recordOf(a: AssetState): AssetRecord {
+    const macs = [...a.macs.entries()].map(([mac, s]) => ({
+      mac,
+      vendor: this.vendorOf(mac),
+      gateway: this.isGatewayMac(mac),
+      firstSeen: s.firstSeen,
+      lastSeen: s.lastSeen,
+    }));
+    const own = macs.filter((m) => !m.gateway).sort((x, y) => (x.lastSeen < y.lastSeen ? 1 : -1))[0];
+    const roles = this.rolesOf(a);
+    const protocols = new Set<string>();
+    for (const s of a.served.values()) protocols.add(s.proto);
+    for (const s of a.used.values()) protocols.add(s.proto);
+    const peers: Record<string, Record<string, number>> = {};
+    for (const ip of [...a.peers.keys()].sort(compareIps)) peers[ip] = Object.fromEntries(a.peers.get(ip) ?? []);
+    return {
+      ip: a.ip,
+      mac: own?.mac ?? null,
+      macVendor: own?.vendor ?? null,
+      macs,
+      vlans: [...a.vlans].sort((x, y) => x - y),
+      firstSeen: a.firstSeen,
+      lastSeen: a.lastSeen,
+      role: roles[0]?.role ?? 'unknown',
+      roles,
+      protocols: [...protocols].sort(),
+      served: sortServices(a.served),
+      used: sortServices(a.used),
+      peers,
+      identity: Object.fromEntries([...a.identity.entries()].sort(([x], [y]) => x.localeCompare(y))),
+      applications: [...a.applications.values()],
+      certificates: [...a.certificates.values()],
+      advisories: a.advisories,
+      activity: Object.fromEntries([...a.activity.entries()].sort(([x], [y]) => x.localeCompare(y))),
+    };
+  }
+
   /** The inventory as plain JSON-ready records, assets sorted by address. */
   snapshot(): InventorySnapshot {
     const assets: AssetRecord[] = [];
-    for (const a of this.assets.values()) {
-      const macs = [...a.macs.entries()].map(([mac, s]) => ({
-        mac,
-        vendor: this.vendorOf(mac),
-        gateway: this.isGatewayMac(mac),
-        firstSeen: s.firstSeen,
-        lastSeen: s.lastSeen,
-      }));
-      const own = macs.filter((m) => !m.gateway).sort((x, y) => (x.lastSeen < y.lastSeen ? 1 : -1))[0];
-      const roles = this.rolesOf(a);
-      const protocols = new Set<string>();
-      for (const s of a.served.values()) protocols.add(s.proto);
-      for (const s of a.used.values()) protocols.add(s.proto);
-      const peers: Record<string, Record<string, number>> = {};
-      for (const ip of [...a.peers.keys()].sort(compareIps)) peers[ip] = Object.fromEntries(a.peers.get(ip) ?? []);
-      assets.push({
-        ip: a.ip,
-        mac: own?.mac ?? null,
-        macVendor: own?.vendor ?? null,
-        macs,
-        vlans: [...a.vlans].sort((x, y) => x - y),
-        firstSeen: a.firstSeen,
-        lastSeen: a.lastSeen,
-        role: roles[0]?.role ?? 'unknown',
-        roles,
-        protocols: [...protocols].sort(),
-        served: sortServices(a.served),
-        used: sortServices(a.used),
-        peers,
-        identity: Object.fromEntries([...a.identity.entries()].sort(([x], [y]) => x.localeCompare(y))),
-        applications: [...a.applications.values()],
-        certificates: [...a.certificates.values()],
-        advisories: a.advisories,
-        activity: Object.fromEntries([...a.activity.entries()].sort(([x], [y]) => x.localeCompare(y))),
-      });
-    }
+    for (const a of this.assets.values()) assets.push(this.recordOf(a));
     assets.sort((x, y) => compareIps(x.ip, y.ip));
     const gatewayMacs: InventorySnapshot['gatewayMacs'] = [];
     for (const [mac, ips] of this.macIps) {
