@@ -6,9 +6,14 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-# nats-server: collector tests; libpcap-dev: builds the `cap` live-capture addon; tcpdump/tshark/tcpreplay: capture,
-# reference dissection and replay in tests; mbpoll/python3-pymodbus: real Modbus peers; iproute2: netns/veth.
-PACKAGES=(nats-server libpcap-dev tcpdump tshark tcpreplay mbpoll python3-pymodbus iproute2)
+# nats-server: sensor→collector transport (and its tests); libpcap-dev: builds the live-capture addon;
+# tcpdump/tshark/tcpreplay: capture, reference dissection and replay in tests; mbpoll/python3-pymodbus: real Modbus
+# peers; iproute2: netns/veth; postgresql: the collector's multi-instance store (tests run a private cluster);
+# python3/make/g++: better-sqlite3 builds from source (its prebuilt download host is unreachable); openssl: TLS
+# material for NATS (otdeploy tls init); chromium: browser tests and PDF bulletins; victoria-metrics: the InfluxDB
+# v2 write API the metrics path is tested against.
+PACKAGES=(nats-server libpcap-dev tcpdump tshark tcpreplay mbpoll python3-pymodbus iproute2 postgresql python3 make g++
+  openssl chromium victoria-metrics)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

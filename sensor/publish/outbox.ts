@@ -46,6 +46,8 @@ export interface OutboxEntry {
   dropped: boolean;
   /** Its file is still being written (not to be published yet). */
   writing: boolean;
+  /** JetStream acknowledged it (its body is no longer needed by anyone). */
+  acked?: boolean;
 }
 
 export interface DropCount {
@@ -97,6 +99,11 @@ export class Outbox {
   };
   /** Message of the latest failed write (for the health report; no message content in it). */
   lastWriteError: string | null = null;
+  /**
+   * Called with a message body the outbox held in memory once nothing will read it again (acked, dropped, or not
+   * cached): the publisher reuses the buffer. Never called for a body that is being published.
+   */
+  recycle: ((body: Uint8Array) => void) | null = null;
   /** Drop counts already told in a health report. */
   private reported = zeroDrops();
 
@@ -219,6 +226,8 @@ export class Outbox {
     if (this.memory + entry.bytes <= this.memoryBytes) {
       entry.body = body;
       this.memory += entry.bytes;
+    } else {
+      this.recycle?.(body);
     }
     this.stats_.appended++;
     return entry;
@@ -256,6 +265,7 @@ export class Outbox {
   /** JetStream acknowledged the message: delete it. */
   async ack(entry: OutboxEntry): Promise<void> {
     if (entry.dropped || !this.entries.has(entry.seq)) return;
+    entry.acked = true;
     this.forget(entry);
     this.stats_.acked++;
     await this.persistFloor(entry.seq);
@@ -319,8 +329,14 @@ export class Outbox {
     this.bytes -= entry.bytes;
     if (entry.body !== null) {
       this.memory -= entry.bytes;
+      this.recycleIdle(entry);
       entry.body = null;
     }
+  }
+
+  /** A body being published may still be on its way to the socket: only an idle or acked one is reused. */
+  private recycleIdle(entry: OutboxEntry): void {
+    if (entry.body !== null && (!entry.inFlight || entry.acked)) this.recycle?.(entry.body);
   }
 
   private countDrop(kind: MessageKind, items: number): void {

@@ -56,13 +56,22 @@ export interface PublisherStats {
   lastError: string | null;
 }
 
+/**
+ * An open batch: items are UTF-8 encoded straight into one buffer as they are added (comma-separated), so sealing
+ * is one copy behind the header, not a join of strings plus a re-encode of the whole message.
+ */
 interface OpenBatch {
-  parts: string[];
+  /** ENVELOPE_BYTES reserved at the front for the header (written right-aligned at seal), then the items. */
+  buf: Buffer;
+  /** Bytes of items written (with their separating commas). */
   bytes: number;
+  items: number;
   openedAt: number;
 }
 
 const SEAL_EACH: ReadonlySet<MessageKind> = new Set(['health', 'stats']);
+/** Bytes of a message outside its items: the envelope (identity, seq, sentAt, drill). */
+const ENVELOPE_BYTES = 400;
 
 function perKind<T>(make: () => T): Record<MessageKind, T> {
   return Object.fromEntries(MESSAGE_KINDS.map((k) => [k, make()])) as Record<MessageKind, T>;
@@ -79,6 +88,9 @@ export class Publisher {
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private readonly maxPendingWriteBytes: number;
+  /** Bytes the items of one message may take. */
+  private readonly itemRoom: number;
+  private readonly pool: Buffer[] = [];
   private readonly header: Record<MessageKind, string>;
   private readonly subjects: Record<MessageKind, string>;
   private readonly batches: Record<MessageKind, OpenBatch>;
@@ -115,7 +127,9 @@ export class Publisher {
         `{"v":${WIRE_VERSION},"kind":"${kind}","province":"${id.province}","enterprise":"${id.enterprise}",` +
         `"sensor":"${id.sensor}"${drill}`;
     }
-    this.batches = perKind(() => ({ parts: [], bytes: 0, openedAt: 0 }));
+    this.itemRoom = this.maxMessageBytes - ENVELOPE_BYTES - 2;
+    this.outbox.recycle = (body) => this.recycle(body);
+    this.batches = perKind(() => this.newBatch());
     this.s = {
       items: perKind(() => 0),
       oversized: perKind(() => 0),
@@ -138,24 +152,32 @@ export class Publisher {
   add(kind: MessageKind, item: unknown): void {
     if (this.stopped) return;
     const json = JSON.stringify(item);
-    const bytes = Buffer.byteLength(json);
-    // 200 bytes: the envelope around the items (identity, seq, sentAt).
-    if (bytes + 200 > this.maxMessageBytes) {
+    // Most items are ASCII, where the UTF-16 length is the byte length; only longer-than-that items need counting.
+    const room = this.itemRoom;
+    if (json.length * 3 > room && Buffer.byteLength(json) > room) {
       this.s.oversized[kind]++;
       return;
     }
     this.s.items[kind]++;
-    const batch = this.batches[kind];
-    if (batch.parts.length > 0 && batch.bytes + bytes + 1 + 200 > this.maxMessageBytes) this.seal(kind);
-    if (batch.parts.length === 0) batch.openedAt = Date.now();
-    batch.parts.push(json);
-    batch.bytes += bytes + 1;
-    if (batch.parts.length >= this.maxItems || SEAL_EACH.has(kind)) this.seal(kind);
+    let batch = this.batches[kind];
+    if (
+      batch.items > 0 &&
+      batch.bytes + 1 + json.length * 3 > room &&
+      batch.bytes + 1 + Buffer.byteLength(json) > room
+    ) {
+      this.seal(kind);
+      batch = this.batches[kind];
+    }
+    if (batch.items === 0) batch.openedAt = Date.now();
+    else batch.buf[ENVELOPE_BYTES + batch.bytes++] = 0x2c; // ','
+    batch.bytes += batch.buf.write(json, ENVELOPE_BYTES + batch.bytes);
+    batch.items++;
+    if (batch.items >= this.maxItems || SEAL_EACH.has(kind)) this.seal(kind);
   }
 
   /** Seals every open batch now (end of input, shutdown). */
   flush(): void {
-    for (const kind of MESSAGE_KINDS) if (this.batches[kind].parts.length > 0) this.seal(kind);
+    for (const kind of MESSAGE_KINDS) if (this.batches[kind].items > 0) this.seal(kind);
   }
 
   /**
@@ -198,31 +220,41 @@ export class Publisher {
     const now = Date.now();
     for (const kind of MESSAGE_KINDS) {
       const b = this.batches[kind];
-      if (b.parts.length > 0 && now - b.openedAt >= this.lingerMs) this.seal(kind);
+      if (b.items > 0 && now - b.openedAt >= this.lingerMs) this.seal(kind);
     }
   }
 
   private seal(kind: MessageKind): void {
     const batch = this.batches[kind];
-    const parts = batch.parts;
+    if (batch.items === 0) return;
+    const items = batch.items;
     const bytes = batch.bytes;
-    this.batches[kind] = { parts: [], bytes: 0, openedAt: 0 };
-    if (parts.length === 0) return;
+    const buf = batch.buf;
+    // The sealed batch keeps its buffer until written (and, cached by the outbox, until acked); the kind gets another.
+    this.batches[kind] = this.newBatch();
     this.s.sealed++;
     if (this.pendingWriteBytes + bytes > this.maxPendingWriteBytes) {
       const d = this.s.writeBacklogDrops[kind];
       d.messages++;
-      d.items += parts.length;
-      this.outbox.noteDropped(kind, parts.length);
+      d.items += items;
+      this.outbox.noteDropped(kind, items);
+      this.recycle(buf);
       return;
     }
     this.pendingWriteBytes += bytes;
     const header = this.header[kind];
     const sentAt = new Date().toISOString();
     const write = this.outbox
-      .append(kind, parts.length, (seq) =>
-        Buffer.from(`${header},"seq":${seq},"sentAt":"${sentAt}","items":[${parts.join(',')}]}`),
-      )
+      .append(kind, items, (seq) => {
+        // Header right-aligned in the reserved front, `]}` after the items: the message is a view, no copy.
+        const head = `${header},"seq":${seq},"sentAt":"${sentAt}","items":[`;
+        const start = ENVELOPE_BYTES - Buffer.byteLength(head);
+        buf.write(head, start);
+        const end = ENVELOPE_BYTES + bytes;
+        buf[end] = 0x5d; // ']'
+        buf[end + 1] = 0x7d; // '}'
+        return buf.subarray(start, end + 2);
+      })
       .catch((err: unknown) => {
         this.s.lastError = `outbox: ${(err as Error).message}`;
         return null;
@@ -233,6 +265,25 @@ export class Publisher {
         this.pump();
       });
     this.writes.add(write);
+  }
+
+  private newBatch(): OpenBatch {
+    // Reused buffers: a fresh 900 KiB allocation per message costs page faults on first touch (measured: about a
+    // third of the publisher's CPU time at 40k alerts/s).
+    const buf = this.pool.pop() ?? Buffer.allocUnsafeSlow(ENVELOPE_BYTES + this.itemRoom + 2);
+    return { buf, bytes: 0, items: 0, openedAt: 0 };
+  }
+
+  /** A message body the outbox no longer needs (written and acked, or dropped): its buffer goes back to the pool. */
+  private recycle(body: Uint8Array): void {
+    const size = ENVELOPE_BYTES + this.itemRoom + 2;
+    if (body.buffer.byteLength !== size || this.pool.length >= 8) return;
+    this.pool.push(Buffer.from(body.buffer, 0, size));
+  }
+
+  /** Sealed bytes waiting for their disk write (a producer that can wait, like a benchmark, may pace on it). */
+  backlogBytes(): number {
+    return this.pendingWriteBytes;
   }
 
   private pump(): void {

@@ -13,7 +13,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestConsumer } from '../../collector/ingest/consumer.ts';
-import type { HealthItem, WireMessage } from '../../protocols/wire/messages.ts';
+import { type HealthItem, TIME_SUBJECT, type WireMessage } from '../../protocols/wire/messages.ts';
 import { validateMessage } from '../../protocols/wire/validate.ts';
 import { runOtsensor } from '../support/cli.ts';
 import { createStreams, itemsOf, readStream } from '../support/jetstream.ts';
@@ -101,7 +101,16 @@ describe('sensor → JetStream (real nats-server)', () => {
   it('(a) a replay arrives complete: every alert once, every asset, health and stats, all valid', async () => {
     await withServer(async (server) => {
       const outbox = join(tempDir(), 'outbox');
+      // A clock service 5 s behind this machine: the sensor must report its clock 5 s ahead.
+      const clock = await connect({ servers: server.url });
+      const sub = clock.subscribe(TIME_SUBJECT, {
+        callback: (_err, msg) => {
+          msg.respond(JSON.stringify({ now: Date.now() - 5000 }));
+        },
+      });
       const run = await runOtsensor(['read', ...CAPTURES, '--publish', server.url, ...ID, '--outbox', outbox]);
+      sub.unsubscribe();
+      await clock.close();
       expect(run.code, run.stderr).toBe(0);
       const messages = await readStream(server.url);
       for (const m of messages) {
@@ -120,6 +129,8 @@ describe('sensor → JetStream (real nats-server)', () => {
       expect(last.capture.packets).toBeGreaterThan(30_000);
       expect(last.rules.loaded).toBeGreaterThan(40);
       expect(last.rules.alerts).toBe(expectedAlertIds.length);
+      expect(last.clock.offsetMs).toBeGreaterThan(4000);
+      expect(last.clock.offsetMs).toBeLessThan(6000);
       expect(Object.keys(last.parse)).toEqual(expect.arrayContaining(['modbus', 's7comm', 'opcua']));
       const statsPdus = itemsOf(messages, 'stats').reduce((n, s) => n + (s.protocols.modbus?.pdus ?? 0), 0);
       expect(statsPdus).toBe(last.parse.modbus?.pdus ?? -1);
