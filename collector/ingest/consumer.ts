@@ -1,9 +1,11 @@
 /**
  * The collector's side of the sensor → collector contract: pulls from the shared durable JetStream consumer (several
  * collector instances may pull from it at once; JetStream hands each message to one of them), validates every
- * message against the wire schemas and the subject it arrived on, hands valid ones to the store, and acknowledges
- * only after the store said the write is durable. A message that fails validation is terminated (never redelivered),
- * counted per reason, and logged once per sensor and reason; a store failure naks the message so it comes back.
+ * message against the wire schemas and the subject it arrived on, hands valid ones to the store in batches (one
+ * transaction per batch), and acknowledges them only after the store said the write is durable. A message that
+ * fails validation is terminated (never redelivered), counted per reason, and logged once per sensor and reason; a
+ * failed write naks the batch so it comes back (the store's writes are idempotent, so a partial earlier attempt or
+ * a crash between write and ack cannot duplicate anything).
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { WireMessage } from '../../protocols/wire/messages.ts';
@@ -12,32 +14,48 @@ import { REJECT_REASONS, type RejectReason, validateMessage } from '../../protoc
 
 export interface IngestMeta {
   subject: string;
-  /** The message's sequence in the stream (unique per stream: a natural idempotency key for the message). */
+  /** The message's sequence in the stream. */
   streamSeq: number;
   redelivered: boolean;
   /** Time the server stored the message (ms since the epoch). */
   storedAtMs: number;
 }
 
-/** Where valid messages go. Resolve only once the write is durable; reject to have the message redelivered. */
-export interface IngestHandler {
-  handle(message: WireMessage, meta: IngestMeta): Promise<void>;
+export interface IngestEnvelope {
+  message: WireMessage;
+  meta: IngestMeta;
 }
+
+/**
+ * Where valid messages go. Resolve only once the batch is durable; reject to have the whole batch redelivered.
+ * Return the indexes of envelopes the handler refuses on grounds the wire check cannot see (e.g. a sensor the
+ * registry assigns to another enterprise): those are terminated and counted as `registry_mismatch`.
+ */
+export interface IngestHandler {
+  handleBatch(batch: IngestEnvelope[]): Promise<{ refused?: number[] } | undefined>;
+}
+
+export type IngestRejectReason = RejectReason | 'registry_mismatch';
 
 export interface IngestStats {
   received: number;
   accepted: number;
   redelivered: number;
-  rejected: Record<RejectReason, number>;
-  /** Store failures (the message was nak'ed and comes back). */
+  rejected: Record<IngestRejectReason, number>;
+  /** Failed batch writes (their messages were nak'ed and come back). */
   handlerErrors: number;
+  batches: number;
+  /** Stored-at time of the newest message written (ms), for the ingest lag. */
+  lastStoredAtMs: number | null;
 }
 
 export interface IngestOptions {
   stream?: string;
   consumer?: string;
-  /** Messages pulled per request (default 256). */
+  /** Messages per store transaction at most (default 200). */
   batch?: number;
+  /** How long a partial batch waits for more messages (ms, default 20). */
+  lingerMs?: number;
   /** Delay before a failed write is retried (ms, default 1000). */
   retryDelayMs?: number;
   log?: (line: string) => void;
@@ -50,14 +68,23 @@ export class IngestConsumer {
     received: 0,
     accepted: 0,
     redelivered: 0,
-    rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>,
+    rejected: Object.fromEntries([...REJECT_REASONS, 'registry_mismatch'].map((r) => [r, 0])) as Record<
+      IngestRejectReason,
+      number
+    >,
     handlerErrors: 0,
+    batches: 0,
+    lastStoredAtMs: null,
   };
   private readonly logged = new Set<string>();
   private stopped = false;
   private messages: { stop(): void } | null = null;
   private loop: Promise<void> | null = null;
+  private pending: { m: JsMsg; envelope: IngestEnvelope }[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
   private readonly log: (line: string) => void;
+  private readonly batchSize: number;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -65,6 +92,7 @@ export class IngestConsumer {
     private readonly options: IngestOptions = {},
   ) {
     this.log = options.log ?? ((line) => process.stderr.write(`otcollector: ${line}\n`));
+    this.batchSize = options.batch ?? 200;
   }
 
   /** Starts pulling (returns once the consumer is bound); `stop()` ends it. */
@@ -73,55 +101,109 @@ export class IngestConsumer {
       this.options.stream ?? STREAM_NAME,
       this.options.consumer ?? COLLECTOR_CONSUMER,
     );
-    const messages = await consumer.consume({ max_messages: this.options.batch ?? 256 });
+    const messages = await consumer.consume({ max_messages: this.batchSize * 2 });
     this.messages = messages;
     this.loop = (async () => {
       for await (const m of messages) {
         if (this.stopped) break;
-        await this.process(m);
+        this.accept(m);
+        // Backpressure: while the store is behind, stop taking messages (they stay unacked on the server).
+        if (this.pending.length >= this.batchSize) await this.flush();
       }
     })();
   }
 
+  /** Stops pulling; what was received is written and acked first. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.messages?.stop();
     await this.loop?.catch(() => undefined);
+    await this.flush();
   }
 
-  /** Validates, stores, acknowledges one message (exposed for tests of the decision logic). */
-  async process(m: JsMsg): Promise<void> {
+  private accept(m: JsMsg): void {
     this.stats.received++;
     if (m.redelivered) this.stats.redelivered++;
     const result = validateMessage(m.subject, m.data);
     if (!result.ok) {
-      this.stats.rejected[result.reason]++;
-      const who = result.subject ? `${result.subject.enterprise}/${result.subject.sensor}` : 'unknown subject';
-      const key = `${who}|${result.reason}`;
-      if (!this.logged.has(key) && this.logged.size < (this.options.maxLoggedRejections ?? 10_000)) {
-        this.logged.add(key);
-        // The detail never quotes message content beyond a short schema path: no secrets or payload in logs.
-        this.log(`rejected message from ${who} (${result.reason}: ${result.detail}); further ones are only counted`);
+      this.reject(m, result.reason, result.detail, result.subject);
+      return;
+    }
+    this.pending.push({
+      m,
+      envelope: {
+        message: result.message,
+        meta: {
+          subject: m.subject,
+          streamSeq: m.seq,
+          redelivered: m.redelivered,
+          storedAtMs: Number(BigInt(m.info.timestampNanos) / 1_000_000n),
+        },
+      },
+    });
+    if (this.timer === null) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.flush();
+      }, this.options.lingerMs ?? 20);
+    }
+  }
+
+  private reject(
+    m: JsMsg,
+    reason: IngestRejectReason,
+    detail: string,
+    subject: { enterprise: string; sensor: string } | null,
+  ): void {
+    this.stats.rejected[reason]++;
+    const who = subject ? `${subject.enterprise}/${subject.sensor}` : 'unknown subject';
+    const key = `${who}|${reason}`;
+    if (!this.logged.has(key) && this.logged.size < (this.options.maxLoggedRejections ?? 10_000)) {
+      this.logged.add(key);
+      // The detail never quotes message content beyond a short schema path: no secrets or payload in logs.
+      this.log(`rejected message from ${who} (${reason}: ${detail}); further ones are only counted`);
+    }
+    m.term();
+  }
+
+  /** Writes what is pending in one transaction, then acks it (serialised: one batch at a time). */
+  private flush(): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.flushing = this.flushing.then(async () => {
+      const batch = this.pending;
+      if (batch.length === 0) return;
+      this.pending = [];
+      let refused: number[] = [];
+      try {
+        const result = await this.handler.handleBatch(batch.map((b) => b.envelope));
+        refused = result?.refused ?? [];
+      } catch (err) {
+        this.stats.handlerErrors++;
+        this.log(`store failed, ${batch.length} messages will be redelivered: ${(err as Error).message}`);
+        for (const b of batch) b.m.nak(this.options.retryDelayMs ?? 1000);
+        return;
       }
-      m.term();
-      return;
-    }
-    try {
-      await this.handler.handle(result.message, {
-        subject: m.subject,
-        streamSeq: m.seq,
-        redelivered: m.redelivered,
-        storedAtMs: Number(BigInt(m.info.timestampNanos) / 1_000_000n),
+      this.stats.batches++;
+      const refusedSet = new Set(refused);
+      const acks: Promise<unknown>[] = [];
+      batch.forEach((b, i) => {
+        if (refusedSet.has(i)) {
+          const s = b.envelope.message;
+          this.reject(b.m, 'registry_mismatch', `sensor registered to another enterprise`, s);
+          return;
+        }
+        this.stats.accepted++;
+        const t = b.envelope.meta.storedAtMs;
+        if (this.stats.lastStoredAtMs === null || t > this.stats.lastStoredAtMs) this.stats.lastStoredAtMs = t;
+        // Acked after the durable write: a crash between the two redelivers the message, and the store's writes
+        // are idempotent by item id, so the second delivery changes nothing.
+        acks.push(b.m.ackAck().catch(() => b.m.ack()));
       });
-    } catch (err) {
-      this.stats.handlerErrors++;
-      this.log(`store failed, message will be redelivered: ${(err as Error).message}`);
-      m.nak(this.options.retryDelayMs ?? 1000);
-      return;
-    }
-    this.stats.accepted++;
-    // Acked after the durable write: a crash between the two redelivers the message, and the store's writes are
-    // idempotent by item id, so the second delivery changes nothing.
-    await m.ackAck().catch(() => m.ack());
+      await Promise.all(acks);
+    });
+    return this.flushing;
   }
 }
