@@ -3,7 +3,7 @@
  * private store directory, stopped and restarted on demand (outage tests), always killed by its own PID.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +48,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const port = options.port ?? (await freePort());
   const ownStore = options.storeDir === undefined;
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'otwatch-nats-'));
+  mkdirSync(storeDir, { recursive: true });
   const configFile = join(storeDir, 'server.conf');
   writeFileSync(
     configFile,
