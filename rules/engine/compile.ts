@@ -12,8 +12,9 @@ import {
   FIELD_REGISTRIES,
   type FieldDef,
   type FieldRegistry,
+  SECOND_DISPATCH_FIELDS,
 } from './fields.ts';
-import { compileFieldTest, MatchError, type Pred } from './matchers.ts';
+import { type CompiledTest, compileFieldTestSpec, MatchError, type Pred } from './matchers.ts';
 import {
   K_ANOMALY_COTP,
   K_ANOMALY_MODBUS,
@@ -87,11 +88,21 @@ export interface CorrelationSpec {
   threshold: number;
 }
 
+/**
+ * The detection as a tree (selections and condition inlined), each node with its predicate: what the code generator
+ * (codegen.ts) turns into inline comparisons. `tree.pred` is the rule's predicate.
+ */
+export type PredNode =
+  | { op: 'and' | 'or'; args: PredNode[]; pred: Pred }
+  | { op: 'not'; arg: PredNode; pred: Pred }
+  | { op: 'test'; name: string; def: FieldDef; test: CompiledTest; pred: Pred };
+
 export interface CompiledRule {
   meta: RuleMeta;
   /** Kinds (K_*) whose events this rule sees. */
   kinds: number[];
   predicate: Pred;
+  tree: PredNode;
   /** Fields the detection names: read into `matched` when the rule fires. */
   fields: NamedField[];
   suppress: SuppressSpec | null;
@@ -99,6 +110,8 @@ export interface CompiledRule {
   tests: RuleTest[];
   /** Values of the kind's dispatch field (DISPATCH_FIELDS) the rule requires; null = it must see every event. */
   dispatch: number[] | null;
+  /** Values of the kind's second dispatch field (SECOND_DISPATCH_FIELDS) the rule requires; null = any. */
+  dispatch2: number[] | null;
 }
 
 /** Rules of one kind split by the dispatch field's value (each list in rule order, including the undispatched). */
@@ -115,6 +128,32 @@ export interface CompiledRuleSet {
   byKind: CompiledRule[][];
   /** Per kind, the dispatch index (null when the kind has no dispatch field or no rule uses it). */
   dispatch: (Dispatch | null)[];
+  /** Per kind, the second dispatch field each rule list is split by (splitRules), or null. */
+  second: (FieldDef | null)[];
+}
+
+/**
+ * Splits a rule list by a dispatch key (`key(rule)`: the values the rule requires, null = any): per value, the rules
+ * that can match events carrying it (rule order kept), and the rules for any other value. Null when no rule has a key.
+ */
+export function splitRules(
+  list: readonly CompiledRule[],
+  key: (r: CompiledRule) => number[] | null,
+): { byValue: Map<number, CompiledRule[]>; rest: CompiledRule[] } | null {
+  if (!list.some((r) => key(r) !== null)) return null;
+  const values = new Set<number>();
+  for (const r of list) for (const v of key(r) ?? []) values.add(v);
+  const byValue = new Map<number, CompiledRule[]>();
+  for (const v of values) {
+    byValue.set(
+      v,
+      list.filter((r) => {
+        const k = key(r);
+        return k === null || k.includes(v);
+      }),
+    );
+  }
+  return { byValue, rest: list.filter((r) => key(r) === null) };
 }
 
 export function buildRuleSet(rules: CompiledRule[]): CompiledRuleSet {
@@ -126,21 +165,14 @@ export function buildRuleSet(rules: CompiledRule[]): CompiledRuleSet {
     const field = DISPATCH_FIELDS[k] ?? null;
     const list = byKind[k] ?? [];
     const def = field === null ? undefined : FIELD_REGISTRIES[k]?.[field];
-    if (def === undefined || !list.some((r) => r.dispatch !== null)) {
-      dispatch.push(null);
-      continue;
-    }
-    const values = new Set<number>();
-    for (const r of list) for (const v of r.dispatch ?? []) values.add(v);
-    const byValue = new Map<number, CompiledRule[]>();
-    for (const v of values)
-      byValue.set(
-        v,
-        list.filter((r) => r.dispatch === null || r.dispatch.includes(v)),
-      );
-    dispatch.push({ def, byValue, rest: list.filter((r) => r.dispatch === null) });
+    const split = def === undefined ? null : splitRules(list, (r) => r.dispatch);
+    dispatch.push(def === undefined || split === null ? null : { def, ...split });
   }
-  return { rules, byKind, dispatch };
+  const second = byKind.map((_, k) => {
+    const field = SECOND_DISPATCH_FIELDS[k] ?? null;
+    return field === null ? null : (FIELD_REGISTRIES[k]?.[field] ?? null);
+  });
+  return { rules, byKind, dispatch, second };
 }
 
 export const EMPTY_RULE_SET: CompiledRuleSet = buildRuleSet([]);
@@ -317,7 +349,7 @@ function compileSelection(
   registry: FieldRegistry,
   where: string,
   fields: Map<string, FieldDef>,
-): Pred {
+): PredNode {
   if (isSeq(node)) {
     if (node.items.length === 0) {
       ctx.err(node, 'a selection list must not be empty');
@@ -330,7 +362,7 @@ function compileSelection(
       }
       return compileSelection(ctx, item, registry, where, fields);
     });
-    return anyOf(alts);
+    return anyOfNodes(alts);
   }
   if (!isMap(node)) {
     ctx.err(node, 'a selection must be a map of field: value, or a list of such maps');
@@ -340,7 +372,7 @@ function compileSelection(
     ctx.err(node, 'a selection must name at least one field');
     throw new Bad();
   }
-  const tests: { cost: number; pred: Pred }[] = [];
+  const tests: { cost: number; node: PredNode }[] = [];
   for (const pair of node.items) {
     const keyNode = isScalar(pair.key) ? pair.key : null;
     const key = keyOf(pair);
@@ -353,7 +385,8 @@ function compileSelection(
       throw new Bad();
     }
     try {
-      tests.push({ cost: def.cost, pred: compileFieldTest(name, def, mods, toJs(valueNode)) });
+      const test = compileFieldTestSpec(name, def, mods, toJs(valueNode));
+      tests.push({ cost: def.cost, node: { op: 'test', name, def, test, pred: test.pred } });
     } catch (err) {
       if (!(err instanceof MatchError)) throw err;
       ctx.err(valueNode ?? keyNode, `"${key}": ${err.message}`);
@@ -362,7 +395,17 @@ function compileSelection(
   }
   // Cheap tests first: a field that decodes the PDU is read only when the cheap ones already passed.
   tests.sort((a, b) => a.cost - b.cost);
-  return allOf(tests.map((t) => t.pred));
+  return allOfNodes(tests.map((t) => t.node));
+}
+
+function allOfNodes(nodes: PredNode[]): PredNode {
+  if (nodes.length === 1) return nodes[0] as PredNode;
+  return { op: 'and', args: nodes, pred: allOf(nodes.map((n) => n.pred)) };
+}
+
+function anyOfNodes(nodes: PredNode[]): PredNode {
+  if (nodes.length === 1) return nodes[0] as PredNode;
+  return { op: 'or', args: nodes, pred: anyOf(nodes.map((n) => n.pred)) };
 }
 
 function allOf(preds: Pred[]): Pred {
@@ -401,7 +444,7 @@ function selectionKeys(
   node: Node,
   field: string,
   nameField: NameField | null,
-  registry: FieldRegistry,
+  registry: FieldRegistry | null,
 ): number[] | null {
   if (isSeq(node)) {
     const all: number[] = [];
@@ -416,6 +459,8 @@ function selectionKeys(
   const v = toJs(nodeOf(node, field));
   const values = Array.isArray(v) ? v : [v];
   if (values.length > 0 && values.every((x) => typeof x === 'number')) return values as number[];
+  // Without a registry: plain equality tests on `field` only (the second dispatch key).
+  if (registry === null) return null;
   // A test on a field that has a value only for some dispatch values (FieldDef.impliesDispatch): any test but
   // `|exists: false` needs the field present, so the selection needs one of those values.
   for (const pair of node.items) {
@@ -458,14 +503,15 @@ function conditionKeys(node: ConditionNode, keys: Map<string, number[] | null>):
   return all;
 }
 
-function compileCondition(node: ConditionNode, sels: Map<string, Pred>): Pred {
-  if (node.op === 'sel') return sels.get(node.name) as Pred;
+function compileCondition(node: ConditionNode, sels: Map<string, PredNode>): PredNode {
+  if (node.op === 'sel') return sels.get(node.name) as PredNode;
   if (node.op === 'not') {
-    const p = compileCondition(node.arg, sels);
-    return (s) => !p(s);
+    const arg = compileCondition(node.arg, sels);
+    const p = arg.pred;
+    return { op: 'not', arg, pred: (s) => !p(s) };
   }
   const args = node.args.map((a) => compileCondition(a, sels));
-  return node.op === 'and' ? allOf(args) : anyOf(args);
+  return node.op === 'and' ? allOfNodes(args) : anyOfNodes(args);
 }
 
 function fieldList(ctx: Ctx, n: Node | null, registry: FieldRegistry, where: string, what: string): NamedField[] {
@@ -670,11 +716,13 @@ function compileRule(ctx: Ctx, map: YAMLMap): CompiledRule {
     ctx.err(detNode ?? map, '"detection" must be a map of selections plus "condition"');
     throw new Bad();
   }
-  const sels = new Map<string, Pred>();
+  const sels = new Map<string, PredNode>();
   const selNodes = new Map<string, Node>();
   const selKeys = new Map<string, number[] | null>();
+  const selKeys2 = new Map<string, number[] | null>();
   // Only a kind-specific dispatch field (service `any` spans kinds: no dispatch).
   const dispatchField = kinds.length === 1 ? (DISPATCH_FIELDS[kinds[0] ?? 0] ?? null) : null;
+  const secondField = kinds.length === 1 ? (SECOND_DISPATCH_FIELDS[kinds[0] ?? 0] ?? null) : null;
   const fields = new Map<string, FieldDef>();
   let condNode: Node | null = null;
   for (const pair of detNode.items) {
@@ -700,6 +748,7 @@ function compileRule(ctx: Ctx, map: YAMLMap): CompiledRule {
         ? null
         : selectionKeys(value, dispatchField, DISPATCH_NAME_FIELDS[kinds[0] ?? 0] ?? null, registry),
     );
+    selKeys2.set(name, secondField === null ? null : selectionKeys(value, secondField, null, null));
   }
   if (sels.size === 0) {
     ctx.err(detNode, '"detection" needs at least one selection');
@@ -725,7 +774,7 @@ function compileRule(ctx: Ctx, map: YAMLMap): CompiledRule {
       throw new Bad();
     }
   }
-  const predicate = compileCondition(tree, sels);
+  const predTree = compileCondition(tree, sels);
 
   const supNode = nodeOf(map, 'suppress');
   const suppress = supNode === null ? null : compileSuppress(ctx, supNode, registry, where);
@@ -749,12 +798,14 @@ function compileRule(ctx: Ctx, map: YAMLMap): CompiledRule {
       line: ctx.lines.linePos(map.range?.[0] ?? 0).line,
     },
     kinds: [...kinds],
-    predicate,
+    predicate: predTree.pred,
+    tree: predTree,
     fields: [...fields].map(([name, def]) => ({ name, def })),
     suppress,
     correlation,
     tests,
     dispatch: conditionKeys(tree, selKeys),
+    dispatch2: conditionKeys(tree, selKeys2),
   };
 }
 

@@ -536,6 +536,16 @@ export const DISPATCH_FIELDS: readonly (string | null)[] = (() => {
 })();
 
 /**
+ * Per kind, a second numeric field to split each dispatch list by (plain equality tests only): S7 userdata rules
+ * test `group`, which read/write jobs do not have, so those rules are not evaluated for them at all.
+ */
+export const SECOND_DISPATCH_FIELDS: readonly (string | null)[] = (() => {
+  const d: (string | null)[] = new Array(KIND_COUNT).fill(null);
+  d[K_S7_TX] = 'group';
+  return d;
+})();
+
+/**
  * Per kind, a string field that names the dispatch field's value one to one, and the values a name (compared without
  * case, as a rule's plain string test does) stands for: `serviceName: WriteRequest` dispatches like `service: 673`.
  * OPC UA `serviceName` is `encodingName(service)` (empty, hence absent, for unknown ids).

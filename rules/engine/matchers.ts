@@ -11,6 +11,32 @@ type Leaf = (x: unknown) => boolean;
 
 export class MatchError extends Error {}
 
+/**
+ * What a compiled field test checks, for the code generator (rules/engine/codegen.ts): enough to inline the common
+ * tests as plain comparisons. `pred` stays the reference (and the fallback for everything not described here).
+ */
+export type TestSpec =
+  | { kind: 'exists'; want: boolean }
+  /** Equality (`eq`, with `lower` = the lower-cased strings when case-insensitive) or a number comparison. */
+  | {
+      kind: 'compare';
+      op: 'eq' | 'gt' | 'gte' | 'lt' | 'lte';
+      values: readonly Scalar[];
+      lower: readonly string[] | null;
+    }
+  | { kind: 'string'; op: 'contains' | 'startswith' | 'endswith'; values: readonly string[]; cased: boolean }
+  /** IPv4 CIDRs as [base, size) ranges of the 32-bit address. */
+  | { kind: 'cidr4'; ranges: readonly (readonly [number, number])[] }
+  /** Anything else (regular expressions, address equality, IPv6 CIDRs): call `pred`. */
+  | { kind: 'opaque' };
+
+export interface CompiledTest {
+  pred: Pred;
+  spec: TestSpec;
+  /** `|all` with a list: every value must match (else any). */
+  all: boolean;
+}
+
 export const MODIFIERS = [
   'contains',
   'startswith',
@@ -183,6 +209,16 @@ function numberLeaf(op: string, value: Scalar): Leaf {
  * list of values from YAML (null when YAML gave null).
  */
 export function compileFieldTest(field: string, def: FieldDef, mods: readonly string[], raw: unknown): Pred {
+  return compileFieldTestSpec(field, def, mods, raw).pred;
+}
+
+/** compileFieldTest, plus a description of the test for the code generator. */
+export function compileFieldTestSpec(
+  field: string,
+  def: FieldDef,
+  mods: readonly string[],
+  raw: unknown,
+): CompiledTest {
   for (const m of mods) {
     if (!(MODIFIERS as readonly string[]).includes(m)) {
       throw new MatchError(`unknown modifier "${m}" (known: ${MODIFIERS.join(', ')})`);
@@ -195,7 +231,8 @@ export function compileFieldTest(field: string, def: FieldDef, mods: readonly st
   if (set.has('exists')) {
     if (mods.length !== 1) throw new MatchError('"exists" cannot be combined with other modifiers');
     if (typeof raw !== 'boolean') throw new MatchError('"exists" takes true or false');
-    return raw ? (s) => present(get(s)) : (s) => !present(get(s));
+    const pred: Pred = raw ? (s) => present(get(s)) : (s) => !present(get(s));
+    return { pred, spec: { kind: 'exists', want: raw }, all: false };
   }
 
   const ops = mods.filter((m) => m !== 'cased' && m !== 'all');
@@ -244,18 +281,61 @@ export function compileFieldTest(field: string, def: FieldDef, mods: readonly st
   });
 
   const leaf = combineLeaves(leaves, all);
+  const spec = describe(def, op, cased, values as Scalar[]);
   if (def.list) {
-    return (s) => {
+    const pred: Pred = (s) => {
       const v = get(s);
       if (!Array.isArray(v)) return false;
       for (let i = 0; i < v.length; i++) if (leaf(v[i])) return true;
       return false;
     };
+    return { pred, spec, all };
   }
-  return (s) => {
+  const pred: Pred = (s) => {
     const v = get(s);
     return v !== undefined && leaf(v);
   };
+  return { pred, spec, all };
+}
+
+/** The TestSpec of a validated value test (same semantics as the leaves built above). */
+function describe(def: FieldDef, op: string, cased: boolean, values: Scalar[]): TestSpec {
+  if (def.type === 'number' || def.type === 'boolean') {
+    if (op === 'eq' || op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte') {
+      return { kind: 'compare', op, values, lower: null };
+    }
+    return { kind: 'opaque' };
+  }
+  if (def.type === 'string') {
+    const strings = values as string[];
+    if (op === 'eq') {
+      return { kind: 'compare', op, values: strings, lower: cased ? null : strings.map((v) => v.toLowerCase()) };
+    }
+    if (op === 'contains' || op === 'startswith' || op === 'endswith') {
+      return { kind: 'string', op, values: cased ? strings : strings.map((v) => v.toLowerCase()), cased };
+    }
+    return { kind: 'opaque' };
+  }
+  if (op === 'cidr') {
+    const ranges: (readonly [number, number])[] = [];
+    for (const v of values as string[]) {
+      const r = cidr4Range(v);
+      if (r === null) return { kind: 'opaque' };
+      ranges.push(r);
+    }
+    return { kind: 'cidr4', ranges };
+  }
+  return { kind: 'opaque' };
+}
+
+/** [base, size) of an IPv4 CIDR (as cidrLeaf computes it), or null for IPv6. */
+function cidr4Range(spec: string): readonly [number, number] | null {
+  const slash = spec.indexOf('/');
+  const v4 = parseIPv4(slash < 0 ? spec : spec.slice(0, slash));
+  if (v4 < 0) return null;
+  const bits = slash < 0 ? 32 : Number(spec.slice(slash + 1));
+  const size = 2 ** (32 - bits);
+  return [Math.floor(v4 / size) * size, size];
 }
 
 function present(v: unknown): boolean {

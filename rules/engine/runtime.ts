@@ -6,7 +6,15 @@
  * event does not depend on rules for other protocols or event categories.
  */
 import type { SensorEvent } from '../../protocols/wire/events.ts';
-import type { CompiledRule, CompiledRuleSet, CorrelationSpec, NamedField, RuleMeta } from './compile.ts';
+import { generatedSource, generateRuleList, type RunList } from './codegen.ts';
+import {
+  type CompiledRule,
+  type CompiledRuleSet,
+  type CorrelationSpec,
+  type NamedField,
+  type RuleMeta,
+  splitRules,
+} from './compile.ts';
 import { NumberSet } from './number-set.ts';
 import { KIND_COUNT, type Subject } from './subjects.ts';
 
@@ -50,6 +58,11 @@ export interface RuleEngineOptions {
   maxSuppressKeysPerRule?: number;
   /** Distinct flow key parts interned (shared by all rules); the table restarts beyond (default 65536). */
   maxInternedKeyParts?: number;
+  /**
+   * Evaluate each rule list through one generated function (codegen.ts; default true). False keeps the interpreted
+   * loop over the rules' predicate closures: the reference the generated code is tested against.
+   */
+  generated?: boolean;
 }
 
 export class RuleEngineStats {
@@ -68,7 +81,8 @@ export class RuleEngineStats {
   readonly byLevel = new Map<string, number>();
 }
 
-interface Group {
+/** @internal A correlation group (exported for the generated code's types only). */
+export interface Group {
   /** Still in its rule's `groups` (false once evicted): per-flow caches hold a group only while live. */
   live: boolean;
   /** event_count: ring of the times (ms) of the newest counted events (capacity = threshold), oldest at `head`. */
@@ -103,7 +117,8 @@ interface Group {
   lastSlot: number;
 }
 
-interface Window {
+/** @internal A suppression window. */
+export interface Window {
   /** Its key in the rule's `windows`. */
   key: string;
   endMs: number;
@@ -233,7 +248,8 @@ class KeyBuilder {
 /** No non-flow key field: the per-flow cache entry is valid for the flow alone. */
 const NO_OTHER: NamedField | null = null;
 
-class RuleState {
+/** @internal The state of one rule (exported for codegen.ts). */
+export class RuleState {
   readonly groups: Map<string, Group> | null;
   readonly windows: Map<string, Window> | null;
   readonly groupKey: KeyBuilder | null;
@@ -298,16 +314,22 @@ class RuleState {
 interface RuleList {
   rules: readonly CompiledRule[];
   states: RuleState[];
+  /** The list compiled to one function (null: interpreted, or no rules, or split by `second`). */
+  run: RunList | null;
+  /** The list split by the kind's second dispatch field (null: not split). */
+  second: DispatchRuntime | null;
 }
 
 interface DispatchRuntime {
   get: (s: Subject) => unknown;
   byValue: Map<number, RuleList>;
+  /** byValue for the values 0–255 (index = value; null = none): an array index instead of a Map lookup. */
+  small: (RuleList | null)[];
   rest: RuleList;
 }
 
 /** A byte value not counted in a value_count group (any packet time is later). */
-const NOT_SEEN = Number.NEGATIVE_INFINITY;
+export const NOT_SEEN = Number.NEGATIVE_INFINITY;
 
 function timeMs(tsSec: number, tsNsec: number): number {
   return tsSec * 1000 + tsNsec / 1e6;
@@ -335,8 +357,8 @@ function readFields(fields: readonly NamedField[], s: Subject): Record<string, u
 export class RuleEngine {
   readonly stats = new RuleEngineStats();
   private readonly byKind: (readonly CompiledRule[])[];
-  /** The state of each rule of `byKind`, same positions (no lookup per match). */
-  private readonly statesByKind: RuleState[][];
+  /** Per kind, all its rules as one list (with its generated function). */
+  private readonly lists: RuleList[];
   /** Per kind with a dispatch index: the rule and state lists per dispatch value, and for other values. */
   private readonly dispatch: (DispatchRuntime | null)[];
   private readonly states = new Map<CompiledRule, RuleState>();
@@ -368,8 +390,37 @@ export class RuleEngine {
       this.states.set(r, st);
       if (st.windows !== null) this.suppressing.push(st);
     }
-    this.statesByKind = this.byKind.map((rules) => rules.map((r) => this.states.get(r) as RuleState));
-    const statesOf = (rules: CompiledRule[]) => rules.map((r) => this.states.get(r) as RuleState);
+    const generate = options.generated ?? true;
+    const leaf = (kind: number, rules: readonly CompiledRule[]): RuleList => {
+      const states = rules.map((r) => this.states.get(r) as RuleState);
+      // Built once here, never on the packet path; from the compiled structures only (see codegen.ts).
+      const run = generate && rules.length > 0 ? generateRuleList(kind, rules, states, this) : null;
+      return { rules, states, run, second: null };
+    };
+    const runtimeOf = (
+      kind: number,
+      get: (s: Subject) => unknown,
+      split: { byValue: Map<number, CompiledRule[]>; rest: CompiledRule[] },
+      make: (kind: number, rules: readonly CompiledRule[]) => RuleList,
+    ): DispatchRuntime => {
+      const byValue = new Map<number, RuleList>();
+      const small: (RuleList | null)[] = new Array<RuleList | null>(256).fill(null);
+      for (const [v, rules] of split.byValue) {
+        const list = make(kind, rules);
+        byValue.set(v, list);
+        if (Number.isInteger(v) && v >= 0 && v < 256) small[v] = list;
+      }
+      return { get, byValue, small, rest: make(kind, split.rest) };
+    };
+    // A list split by the kind's second dispatch field evaluates only the part for the event's value.
+    const listOf = (kind: number, rules: readonly CompiledRule[]): RuleList => {
+      const def = set.second[kind] ?? null;
+      const split = def === null ? null : splitRules(rules, (r) => r.dispatch2);
+      if (def === null || split === null) return leaf(kind, rules);
+      const states = rules.map((r) => this.states.get(r) as RuleState);
+      return { rules, states, run: null, second: runtimeOf(kind, def.get, split, leaf) };
+    };
+    this.lists = this.byKind.map((rules, k) => listOf(k, rules));
     this.dispatch = [];
     for (let k = 0; k < KIND_COUNT; k++) {
       const d = set.dispatch[k] ?? null;
@@ -377,10 +428,20 @@ export class RuleEngine {
         this.dispatch.push(null);
         continue;
       }
-      const byValue = new Map<number, RuleList>();
-      for (const [v, rules] of d.byValue) byValue.set(v, { rules, states: statesOf(rules) });
-      this.dispatch.push({ get: d.def.get, byValue, rest: { rules: d.rest, states: statesOf(d.rest) } });
+      this.dispatch.push(runtimeOf(k, d.def.get, d, listOf));
     }
+  }
+
+  /** The source of every generated rule-list function (tests and debugging). */
+  generatedSources(): string[] {
+    const out: string[] = [];
+    const visit = (l: RuleList): void => {
+      if (l.run !== null) out.push(generatedSource(l.run));
+      if (l.second !== null) for (const x of [...l.second.byValue.values(), l.second.rest]) visit(x);
+    };
+    for (const l of this.lists) visit(l);
+    for (const d of this.dispatch) if (d !== null) for (const l of [...d.byValue.values(), d.rest]) visit(l);
+    return out;
   }
 
   /** True when some rule looks at `kind` (callers skip filling a subject otherwise). */
@@ -395,17 +456,26 @@ export class RuleEngine {
   }
 
   evaluate(kind: number, s: Subject): void {
-    let rules = this.byKind[kind];
-    let states = this.statesByKind[kind];
-    if (rules === undefined || states === undefined) return;
+    let list = this.lists[kind];
+    if (list === undefined) return;
     this.stats.evaluations++;
     const d = this.dispatch[kind];
     if (d !== undefined && d !== null) {
       const v = d.get(s);
-      const list = (typeof v === 'number' ? d.byValue.get(v) : undefined) ?? d.rest;
-      rules = list.rules;
-      states = list.states;
+      list = (typeof v === 'number' ? ((v & 255) === v ? d.small[v] : d.byValue.get(v)) : undefined) ?? d.rest;
     }
+    const s2 = list.second;
+    if (s2 !== null) {
+      const v = s2.get(s);
+      list = (typeof v === 'number' ? ((v & 255) === v ? s2.small[v] : s2.byValue.get(v)) : undefined) ?? s2.rest;
+    }
+    const run = list.run;
+    if (run !== null) {
+      run(s);
+      return;
+    }
+    const rules = list.rules;
+    const states = list.states;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i] as CompiledRule;
       if (r.predicate(s)) this.onMatch(r, states[i] as RuleState, kind, s);
@@ -435,7 +505,8 @@ export class RuleEngine {
     }
   }
 
-  private onMatch(r: CompiledRule, st: RuleState, kind: number, s: Subject): void {
+  /** @internal A rule matched (the generated code calls this for the rules it does not handle inline). */
+  onMatch(r: CompiledRule, st: RuleState, kind: number, s: Subject): void {
     this.stats.matches++;
     const cor = r.correlation;
     if (cor === null) {
@@ -448,13 +519,13 @@ export class RuleEngine {
       g.times !== null
         ? this.countEvent(g, t, st.threshold, st.timespanMs)
         : st.byteValues
-          ? this.countByte(st, g, s, t)
-          : this.countOther(st, g, s, t);
+          ? this.countByte(st, g, (st.valueField as NamedField).def.get(s), t)
+          : this.countOther(st, g, (st.valueField as NamedField).def.get(s), t);
     if (count >= 0) this.raise(r, st, kind, s, cor, count);
   }
 
-  /** The per-flow cache array of `kind` for the subject's flow. */
-  private cacheOf(kind: number, s: Subject): unknown[] {
+  /** @internal The per-flow cache array of `kind` for the subject's flow. */
+  cacheOf(kind: number, s: Subject): unknown[] {
     const block = this.blocks.of(s);
     let cache = block.caches[kind];
     if (cache === undefined) {
@@ -464,8 +535,8 @@ export class RuleEngine {
     return cache;
   }
 
-  /** The correlation group of the subject (created when new; the oldest evicted beyond the cap). */
-  private groupOf(st: RuleState, kind: number, s: Subject): Group {
+  /** @internal The correlation group of the subject (created when new; the oldest evicted beyond the cap). */
+  groupOf(st: RuleState, kind: number, s: Subject): Group {
     const slot = st.groupSlot;
     let cache: unknown[] | null = null;
     let other: unknown;
@@ -543,15 +614,20 @@ export class RuleEngine {
   }
 
   /** value_count on a byteDomain field: countOther's semantics (stale values dropped only when it could fire), no hashing. */
-  private countByte(st: RuleState, g: Group, s: Subject, t: number): number {
-    const v = (st.valueField as NamedField).def.get(s);
+  private countByte(st: RuleState, g: Group, v: unknown, t: number): number {
     if (v === undefined) return -1;
-    if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) return this.countOther(st, g, s, t);
+    if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) return this.countOther(st, g, v, t);
     const bytes = g.bytes as Float64Array;
     if (bytes[v] === NOT_SEEN) (g.byteList as Uint8Array)[g.byteCount++] = v;
     bytes[v] = t;
     const values = g.values as Map<unknown, number>;
     if (g.byteCount + values.size < st.threshold) return -1;
+    return this.countByteTail(st, g, t);
+  }
+
+  /** @internal countByte once the byte is recorded and the count could fire: drops stale values, fires or not. */
+  countByteTail(st: RuleState, g: Group, t: number): number {
+    const values = g.values as Map<unknown, number>;
     this.dropStale(g, t, st.timespanMs);
     const count = g.byteCount + values.size;
     if (count < st.threshold) return -1;
@@ -599,9 +675,8 @@ export class RuleEngine {
     g.byteCount = 0;
   }
 
-  /** value_count through the Map: the count when it fires (values then cleared), else -1. */
-  private countOther(st: RuleState, g: Group, s: Subject, t: number): number {
-    const v = (st.valueField as NamedField).def.get(s);
+  /** @internal value_count of value `v` through the Map: the count when it fires (values then cleared), else -1. */
+  countOther(st: RuleState, g: Group, v: unknown, t: number): number {
     if (v === undefined) return -1;
     const nums = g.nums;
     // NaN (never equal to itself) stays in the Map, which treats all NaNs as one value.
@@ -693,14 +768,8 @@ export class RuleEngine {
    * A match to raise (`cor` with the count when a correlation fired): folded into the key's open suppression window,
    * or a new alert (opening a window when the rule suppresses). Alert objects are built only for a new alert.
    */
-  private raise(
-    r: CompiledRule,
-    st: RuleState,
-    kind: number,
-    s: Subject,
-    cor: CorrelationSpec | null,
-    count: number,
-  ): void {
+  /** @internal */
+  raise(r: CompiledRule, st: RuleState, kind: number, s: Subject, cor: CorrelationSpec | null, count: number): void {
     const windows = st.windows;
     let key = '';
     let cache: unknown[] | null = null;

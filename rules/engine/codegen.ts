@@ -1,0 +1,336 @@
+/**
+ * Compiles one rule list (the rules of an event kind, or of one dispatch value) into a single JavaScript function,
+ * built once when the engine is created (load / reload), never on the packet path.
+ *
+ * Why: interpreted, every event walks an array of predicate closures (a megamorphic call per rule, each test
+ * calling its field getter again) and every match goes through generic methods. The generated function reads each
+ * field the list names at most once per event (a local, filled on first use), tests each rule inline as plain
+ * comparisons, and does the common per-match work inline with the rule's constants: the per-flow group / window
+ * cache check, the event_count ring, the byte-valued value_count, folding a repeat into an open suppression window.
+ * Everything else calls the same RuleEngine methods the interpreted path uses, so both give the same alerts, in the
+ * same order, with the same stats (engine.test.ts and codegen.test.ts compare them).
+ *
+ * Safety: the source text is assembled only from fixed templates and integer indices. No rule text (ids, field
+ * names, values, regular expressions) is ever written into it: values are read from the constant array `C.k` that
+ * the generated factory captures in a closure, getters and fallback predicates from `C.g` / `C.p`. A hostile rule
+ * file therefore cannot inject code (codegen.test.ts checks values with quotes, backticks and `${}`).
+ */
+import type { CompiledRule, PredNode } from './compile.ts';
+import type { FieldDef } from './fields.ts';
+import { type Pred, parseIPv4 } from './matchers.ts';
+import type { RuleEngine, RuleState } from './runtime.ts';
+import { NOT_SEEN } from './runtime.ts';
+import type { Subject } from './subjects.ts';
+
+export type RunList = (s: Subject) => void;
+type Factory = (c: unknown) => RunList;
+
+/**
+ * Factories by generated source. The source depends only on the rule list's shape (rule values are constants passed
+ * in), so engines built from the same rules (a pipeline per file, a live reload) reuse one factory: their functions
+ * share V8's compiled code instead of starting cold in the interpreter every time.
+ */
+const FACTORIES = new Map<string, Factory>();
+const MAX_FACTORIES = 4096;
+
+/** "Not read yet" for a field local (no getter returns it). */
+const UNSET: unique symbol = Symbol('unset');
+
+function present(v: unknown): boolean {
+  return v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+}
+
+function inCidr4(x: unknown, base: number, size: number): boolean {
+  if (typeof x !== 'string') return false;
+  const n = parseIPv4(x);
+  return n >= base && n < base + size;
+}
+
+/**
+ * The internalized copy of a string (V8 internalizes property names): a rule value sliced out of the YAML text is a
+ * separate string object, so `field === value` compared characters on every event; against the parsers' constant
+ * strings (also internalized) the comparison is then a pointer test when equal.
+ */
+function intern(v: string): string {
+  const o: Record<string, number> = {};
+  o[v] = 0;
+  return Object.keys(o)[0] ?? v;
+}
+
+/** Collects what the generated source refers to by index. */
+class Emitter {
+  readonly getters: ((s: Subject) => unknown)[] = [];
+  readonly preds: Pred[] = [];
+  readonly consts: unknown[] = [];
+  private readonly fieldIndex = new Map<string, number>();
+  /** Per field local: whether it is read (and so declared). */
+  fieldDefs: FieldDef[] = [];
+
+  field(name: string, def: FieldDef): number {
+    let i = this.fieldIndex.get(name);
+    if (i === undefined) {
+      i = this.getters.length;
+      this.getters.push(def.get);
+      this.fieldDefs.push(def);
+      this.fieldIndex.set(name, i);
+    }
+    return i;
+  }
+
+  /** An expression reading constant `v` (a closure variable, never a literal in the source). */
+  konst(v: unknown): string {
+    this.consts.push(typeof v === 'string' ? intern(v) : v);
+    return `k${this.consts.length - 1}`;
+  }
+
+  pred(p: Pred): string {
+    this.preds.push(p);
+    return `p${this.preds.length - 1}(s)`;
+  }
+
+  /** The field's value, read on first use: `(fN === U && (fN = gN(s)), fN)`. */
+  read(i: number): string {
+    return `(f${i} === U && (f${i} = g${i}(s)), f${i})`;
+  }
+}
+
+function testExpr(e: Emitter, node: Extract<PredNode, { op: 'test' }>): string {
+  const { def, test } = node;
+  const spec = test.spec;
+  // List fields and the tests not described by a spec call the compiled predicate (same semantics, re-reads).
+  if (def.list || spec.kind === 'opaque') return e.pred(test.pred);
+  const i = e.field(node.name, def);
+  const x = `f${i}`;
+  const pre = `f${i} === U && (f${i} = g${i}(s))`;
+  const join = test.all ? ' && ' : ' || ';
+  let body: string;
+  switch (spec.kind) {
+    case 'exists':
+      body = spec.want ? `present(${x})` : `!present(${x})`;
+      break;
+    case 'compare': {
+      const parts = spec.values.map((v, j) => {
+        const k = e.konst(v);
+        if (spec.op === 'eq') {
+          const lower = spec.lower?.[j];
+          if (lower === undefined) return `${x} === ${k}`;
+          // Exact spelling first; else same length and equal lower-cased (the matcher's order).
+          return `(${x} === ${k} || (typeof ${x} === 'string' && ${x}.length === ${e.konst(lower.length)} && ${x}.toLowerCase() === ${e.konst(lower)}))`;
+        }
+        const op = spec.op === 'gt' ? '>' : spec.op === 'gte' ? '>=' : spec.op === 'lt' ? '<' : '<=';
+        return `(typeof ${x} === 'number' && ${x} ${op} ${k})`;
+      });
+      body = parts.join(join);
+      break;
+    }
+    case 'string': {
+      const method = spec.op === 'contains' ? 'includes' : spec.op === 'startswith' ? 'startsWith' : 'endsWith';
+      const subject = spec.cased ? x : `${x}.toLowerCase()`;
+      body = `typeof ${x} === 'string' && (${spec.values.map((v) => `${subject}.${method}(${e.konst(v)})`).join(join)})`;
+      break;
+    }
+    case 'cidr4':
+      body = spec.ranges.map(([base, size]) => `inCidr4(${x}, ${e.konst(base)}, ${e.konst(size)})`).join(join);
+      break;
+  }
+  return `(${pre}, (${body}))`;
+}
+
+function predExpr(e: Emitter, node: PredNode): string {
+  switch (node.op) {
+    case 'test':
+      return testExpr(e, node);
+    case 'not':
+      return `!${predExpr(e, node.arg)}`;
+    default:
+      return `(${node.args.map((a) => predExpr(e, a)).join(node.op === 'and' ? ' && ' : ' || ')})`;
+  }
+}
+
+/** The value of a rule's one non-flow key field (`undefined` when the key has none). */
+function otherExpr(e: Emitter, other: { name: string; def: FieldDef } | null): string {
+  return other === null ? 'undefined' : e.read(e.field(other.name, other.def));
+}
+
+/**
+ * The match handling of one rule (index `i` in C.r / C.st). Mirrors RuleEngine.onMatch / groupOf / countEvent /
+ * countByte / raise: the inline parts are their fast paths, every other case calls the method itself.
+ */
+function matchCode(e: Emitter, i: number, st: RuleState): string {
+  const r = st.rule;
+  const cor = r.correlation;
+  const inlineGroup = cor === null || st.groupSlot >= 0;
+  const inlineWindow = r.suppress === null || st.windowSlot >= 0;
+  if (!inlineGroup || !inlineWindow) return `E.onMatch(r${i}, st${i}, kind, s);`;
+  const lines: string[] = ['stats.matches++;'];
+  const cor_ = cor === null ? 'null' : `cor${i}`;
+  let raise = `E.raise(r${i}, st${i}, kind, s, ${cor_}, c);`;
+  if (r.suppress !== null) {
+    // A repeat inside the key's open window only counts (RuleEngine.raise's cached-window path).
+    const slot = st.windowSlot;
+    const o = otherExpr(e, st.windowOther);
+    const listCheck = st.windowOther?.def.list === true ? ' && !isArray(o)' : '';
+    raise = `cache === null && (cache = s.flow === lastFlow ? lastCache : cacheOf(s));
+      o = ${o};
+      w = cache[${slot}];
+      if (w !== null && w.live && cache[${slot + 1}] === o${listCheck} && t < w.endMs) {
+        w.count++; w.lastTsSec = s.tsSec; w.lastTsNsec = s.tsNsec; stats.suppressed++;
+      } else ${raise}`;
+  }
+  if (cor === null) {
+    lines.push('c = 0;', raise);
+    return lines.join('\n');
+  }
+  const slot = st.groupSlot;
+  const listCheck = st.groupOther?.def.list === true ? ' || isArray(o)' : '';
+  lines.push(`cache === null && (cache = s.flow === lastFlow ? lastCache : cacheOf(s));
+    o = ${otherExpr(e, st.groupOther)};
+    g = cache[${slot}];
+    if (g === null || !g.live || cache[${slot + 1}] !== o${listCheck}) g = E.groupOf(st${i}, kind, s);`);
+  const threshold = e.konst(st.threshold);
+  const timespan = e.konst(st.timespanMs);
+  if (cor.type === 'event_count') {
+    // RuleEngine.countEvent.
+    lines.push(`{
+      const times = g.times, cap = times.length;
+      if (g.count === cap) { g.head = g.head + 1 === cap ? 0 : g.head + 1; g.count--; }
+      const at = g.head + g.count;
+      times[at >= cap ? at - cap : at] = t;
+      g.count++;
+      while (g.count > 0 && t - times[g.head] > ${timespan}) { g.head = g.head + 1 === cap ? 0 : g.head + 1; g.count--; }
+      if (g.count < ${threshold}) c = -1; else { c = g.count; g.count = 0; g.head = 0; }
+    }`);
+  } else {
+    const vf = cor.field;
+    if (vf === null) return `E.onMatch(r${i}, st${i}, kind, s);`;
+    lines.push(`v = ${e.read(e.field(vf.name, vf.def))};`);
+    if (st.byteValues) {
+      // RuleEngine.countByte.
+      lines.push(`if (v === undefined) c = -1;
+      else if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) c = E.countOther(st${i}, g, v, t);
+      else {
+        const bytes = g.bytes;
+        if (bytes[v] === NOT_SEEN) g.byteList[g.byteCount++] = v;
+        bytes[v] = t;
+        c = g.byteCount + g.values.size < ${threshold} ? -1 : E.countByteTail(st${i}, g, t);
+      }`);
+    } else if (st.numberValues) {
+      // RuleEngine.countNumber's repeat of the previous value, else countOther.
+      lines.push(`if (typeof v === 'number' && g.lastSlot >= 0 && v === g.lastValue) { g.nums.times[g.lastSlot] = t; c = -1; }
+      else c = E.countOther(st${i}, g, v, t);`);
+    } else {
+      lines.push(`c = E.countOther(st${i}, g, v, t);`);
+    }
+  }
+  lines.push(`if (c >= 0) { ${raise} }`);
+  return lines.join('\n');
+}
+
+/**
+ * The function evaluating `rules` (one kind's list, in order) on a subject: the same effects as the interpreted
+ * loop `for each rule: if (predicate(s)) engine.onMatch(rule, state, kind, s)`.
+ */
+export function generateRuleList(
+  kind: number,
+  rules: readonly CompiledRule[],
+  states: readonly RuleState[],
+  engine: RuleEngine,
+): RunList {
+  // The plan depends on the rule objects and their per-flow cache slots only: engines built from the same rule set
+  // (one per pipeline, i.e. per file) reuse it instead of assembling every list's source again (tens of ms).
+  const key = planKey(kind, states);
+  let plan = PLANS.get(key);
+  if (plan === undefined) {
+    plan = buildPlan(rules, states);
+    if (PLANS.size >= MAX_FACTORIES) PLANS.clear();
+    PLANS.set(key, plan);
+  }
+  const run = plan.factory({
+    engine,
+    kind,
+    unset: UNSET,
+    notSeen: NOT_SEEN,
+    present,
+    inCidr4,
+    g: plan.getters,
+    p: plan.preds,
+    k: plan.consts,
+    r: rules,
+    st: states,
+  });
+  SOURCES.set(run, plan.source);
+  return run;
+}
+
+interface Plan {
+  source: string;
+  factory: Factory;
+  getters: readonly ((s: Subject) => unknown)[];
+  preds: readonly Pred[];
+  consts: readonly unknown[];
+}
+
+const PLANS = new Map<string, Plan>();
+const ruleIds = new WeakMap<CompiledRule, number>();
+let nextRuleId = 0;
+
+function planKey(kind: number, states: readonly RuleState[]): string {
+  let key = String(kind);
+  for (const st of states) {
+    let id = ruleIds.get(st.rule);
+    if (id === undefined) {
+      id = nextRuleId++;
+      ruleIds.set(st.rule, id);
+    }
+    key += `,${id}:${st.groupSlot}:${st.windowSlot}`;
+  }
+  return key;
+}
+
+function buildPlan(rules: readonly CompiledRule[], states: readonly RuleState[]): Plan {
+  const e = new Emitter();
+  const body: string[] = [];
+  rules.forEach((r, i) => {
+    const st = states[i] as RuleState;
+    body.push(`if (${predExpr(e, r.tree)}) {\n${matchCode(e, i, st)}\n}`);
+  });
+  const head: string[] = [
+    `'use strict';`,
+    'const E = C.engine, stats = C.engine.stats, kind = C.kind, U = C.unset, NOT_SEEN = C.notSeen;',
+    'const isArray = Array.isArray, present = C.present, inCidr4 = C.inCidr4;',
+  ];
+  for (let i = 0; i < e.getters.length; i++) head.push(`const g${i} = C.g[${i}];`);
+  for (let i = 0; i < e.preds.length; i++) head.push(`const p${i} = C.p[${i}];`);
+  for (let i = 0; i < e.consts.length; i++) head.push(`const k${i} = C.k[${i}];`);
+  rules.forEach((r, i) => {
+    head.push(`const r${i} = C.r[${i}], st${i} = C.st[${i}];`);
+    if (r.correlation !== null) head.push(`const cor${i} = C.r[${i}].correlation;`);
+  });
+  // The per-flow cache array of the previous event's flow: what E.cacheOf returns again while the flow object repeats
+  // (FlowBlocks keys on the same object, and a flow's array is never replaced).
+  head.push(`let lastFlow = null, lastCache = null;
+function cacheOf(s) { lastCache = E.cacheOf(kind, s); lastFlow = s.flow; return lastCache; }`);
+  const locals = e.getters.map((_, i) => `f${i} = U`);
+  const source = `${head.join('\n')}
+return function evaluateRules(s) {
+  ${locals.length > 0 ? `let ${locals.join(', ')};` : ''}
+  let cache = null, g = null, w = null, o, v, c = 0;
+  const t = s.tsSec * 1000 + s.tsNsec / 1e6;
+  ${body.join('\n')}
+};`;
+  let factory = FACTORIES.get(source);
+  if (factory === undefined) {
+    factory = new Function('C', source) as Factory;
+    // Bounded: past the cap the table restarts (only a later engine's re-compilation is lost).
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+    FACTORIES.set(source, factory);
+  }
+  return { source, factory, getters: e.getters, preds: e.preds, consts: e.consts };
+}
+
+const SOURCES = new WeakMap<RunList, string>();
+
+/** The generated source of a rule list (tests and debugging: it must never contain rule text). */
+export function generatedSource(run: RunList): string {
+  return SOURCES.get(run) ?? '';
+}
