@@ -1,0 +1,1159 @@
+/**
+ * The `CollectorStore` over Kysely, one implementation for SQLite and PostgreSQL. Dialect differences are confined
+ * to a few expressions (`greatest`/`least`, database size) and the column type of paging keys (migrations.ts).
+ *
+ * Ingest is one transaction per call (or per group of calls, `ingestMany`), with multi-row statements:
+ * - alerts and asset changes: `INSERT … ON CONFLICT (sensor_id, event_id) DO NOTHING RETURNING uid`, so a
+ *   redelivered or replayed message inserts nothing and the returned uids say exactly what was new;
+ * - hourly rollups: incremented from the *returned* (new) alerts only, in the same transaction, so a duplicate can
+ *   never count twice and a crash can never leave alerts without their counts;
+ * - assets: upserted by (enterprise, ip) keeping the earliest firstSeen, the latest lastSeen and the record of the
+ *   newest report;
+ * - health and stats: keyed by (sensor, report time), duplicates ignored; the sensor's lastHealth/lastSeq follow.
+ * Rows that take row locks (rollups, assets, sensors) are written in sorted key order, so two PostgreSQL collector
+ * instances ingesting overlapping data lock in the same order and cannot deadlock.
+ *
+ * Reads apply the caller's `Scope` in SQL (`scopeCondition`), always.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { SUBJECT_TOKEN } from '../../protocols/wire/messages.ts';
+import { RegistryConflictError, StoreInputError } from './errors.ts';
+import { runMigrations } from './migrations.ts';
+import type { AlertsTable, AssetChangesTable, Database } from './schema.ts';
+import { type Backend, withWriteTransaction } from './transaction.ts';
+import {
+  type AggregateQuery,
+  type AggregateRow,
+  type AlertFilter,
+  type ApiToken,
+  type AuditEntry,
+  type CollectorStore,
+  ENTERPRISE_CLASSES,
+  type Enterprise,
+  type IngestMessage,
+  type IngestResult,
+  LEVELS,
+  type Level,
+  type Page,
+  type PageResult,
+  type Role,
+  type Scope,
+  type Sensor,
+  type StoredAlert,
+  type StoredAsset,
+  type StoredAssetChange,
+  type StoreStats,
+} from './types.ts';
+import { isUuidv7, uuidv7 } from './uuidv7.ts';
+
+export interface KyselyStoreOptions {
+  /** Bound parameters per statement at most (SQLite allows 32766, PostgreSQL 65535); default 30000. */
+  maxParams?: number;
+  /** Rows deleted per retention transaction (short transactions let ingest interleave); default 5000. */
+  retentionChunk?: number;
+  /** Called by `close()` to release the connection(s) (default: `db.destroy()`). */
+  onClose?: () => Promise<void>;
+}
+
+export const ROLES: readonly Role[] = ['province-admin', 'province-analyst', 'enterprise', 'assessor'];
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+/** Key of rollup rows for enterprises missing from the registry when grouping by city or industry. */
+export const UNREGISTERED_KEY = '(unregistered)';
+
+type Row<T> = { [K in keyof T]: T[K] };
+
+/** PostgreSQL column types for the unnest bulk inserts (order = column order of the row objects). */
+const ALERT_TYPES: Record<keyof AlertsTable, string> = {
+  uid: 'text',
+  event_id: 'text',
+  enterprise_id: 'text',
+  sensor_id: 'text',
+  province: 'text',
+  ts_ms: 'int8',
+  received_ms: 'int8',
+  rule_id: 'text',
+  rule_title: 'text',
+  level: 'text',
+  tags: 'text',
+  protocol: 'text',
+  client_ip: 'text',
+  server_ip: 'text',
+  server_port: 'int4',
+  count: 'int4',
+  drill: 'int4',
+  event: 'text',
+};
+
+const ROLLUP_TYPES: Record<keyof Database['alert_rollups'], string> = {
+  hour_ms: 'int8',
+  enterprise_id: 'text',
+  province: 'text',
+  rule_id: 'text',
+  level: 'text',
+  protocol: 'text',
+  drill: 'int4',
+  count: 'int8',
+};
+
+interface PendingAlert {
+  request: number;
+  row: Row<AlertsTable>;
+}
+
+interface PendingChange {
+  request: number;
+  row: Row<AssetChangesTable>;
+}
+
+interface SensorUpdate {
+  maxSeq: number;
+  health: string | null;
+  healthMs: number;
+  seenMs: number;
+}
+
+function emptyResult(): IngestResult {
+  return {
+    alertsInserted: 0,
+    alertsDuplicate: 0,
+    assetsUpserted: 0,
+    assetChangesInserted: 0,
+    healthStored: 0,
+    statsStored: 0,
+    unregistered: 0,
+  };
+}
+
+/** Milliseconds of an ISO time, or `fallback` when it does not parse (the original text stays in the evidence). */
+function timeMs(iso: string, fallback: number): number {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : fallback;
+}
+
+function iso(ms: number | string | bigint): string {
+  return new Date(Number(ms)).toISOString();
+}
+
+/** A caller-supplied time bound; throws StoreInputError when it is not a time. */
+function boundMs(value: string, name: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new StoreInputError(`${name} '${value}' is not an ISO time`);
+  return ms;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function encodeCursor(key: string): string {
+  return Buffer.from(key, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!isUuidv7(key)) throw new StoreInputError('invalid cursor');
+  return key;
+}
+
+function pageLimit(page: Page): number {
+  const limit = page.limit ?? DEFAULT_PAGE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new StoreInputError(`limit must be an integer from 1 to ${MAX_PAGE}`);
+  }
+  return limit;
+}
+
+function pageOf<R, T>(rows: R[], limit: number, keyOf: (row: R) => string, map: (row: R) => T): PageResult<T> {
+  const more = rows.length > limit;
+  const items = (more ? rows.slice(0, limit) : rows).map(map);
+  const last = more ? rows[limit - 1] : undefined;
+  return { items, nextCursor: last === undefined ? null : encodeCursor(keyOf(last)) };
+}
+
+/** The scope as a SQL condition on the given province and enterprise columns (an empty list matches nothing). */
+export function scopeCondition(scope: Scope, provinceColumn: string, enterpriseColumn: string): RawBuilder<SqlBool> {
+  switch (scope.kind) {
+    case 'all':
+      return sql<SqlBool>`1 = 1`;
+    case 'province':
+      return sql<SqlBool>`${sql.ref(provinceColumn)} = ${scope.province}`;
+    case 'enterprises':
+      if (scope.enterprises.length === 0) return sql<SqlBool>`1 = 0`;
+      return sql<SqlBool>`${sql.ref(enterpriseColumn)} in (${sql.join([...scope.enterprises])})`;
+    default:
+      throw new StoreInputError(`unknown scope kind '${(scope as { kind: string }).kind}'`);
+  }
+}
+
+/** Levels selected by `level` and `minLevel` together, or null when neither restricts. */
+function levelsOf(filter: { level?: Level[]; minLevel?: Level }): Level[] | null {
+  let levels: Level[] | null = null;
+  if (filter.level !== undefined) {
+    for (const l of filter.level) if (!LEVELS.includes(l)) throw new StoreInputError(`unknown level '${l}'`);
+    levels = [...filter.level];
+  }
+  if (filter.minLevel !== undefined) {
+    const min = LEVELS.indexOf(filter.minLevel);
+    if (min < 0) throw new StoreInputError(`unknown level '${filter.minLevel}'`);
+    const atLeast = LEVELS.slice(min);
+    levels = levels === null ? atLeast : levels.filter((l) => atLeast.includes(l));
+  }
+  return levels;
+}
+
+function checkToken(value: string, what: string): void {
+  if (typeof value !== 'string' || !SUBJECT_TOKEN.test(value)) {
+    throw new StoreInputError(`${what} '${value}' is not a valid id (letters, digits, '_' or '-', 1-64)`);
+  }
+}
+
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export class KyselyStore implements CollectorStore {
+  private readonly maxParams: number;
+  private readonly retentionChunk: number;
+  private readonly onClose: () => Promise<void>;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly backend: Backend,
+    options: KyselyStoreOptions = {},
+  ) {
+    this.maxParams = options.maxParams ?? 30_000;
+    this.retentionChunk = options.retentionChunk ?? 5000;
+    this.onClose = options.onClose ?? (() => db.destroy());
+  }
+
+  async migrate(): Promise<void> {
+    await runMigrations(this.db, this.backend);
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+
+  // ---- dialect helpers -------------------------------------------------------------------------------------------
+
+  private greatest(a: Expression<unknown>, b: Expression<unknown>): RawBuilder<number> {
+    return this.backend === 'sqlite' ? sql<number>`max(${a}, ${b})` : sql<number>`greatest(${a}, ${b})`;
+  }
+
+  private least(a: Expression<unknown>, b: Expression<unknown>): RawBuilder<number> {
+    return this.backend === 'sqlite' ? sql<number>`min(${a}, ${b})` : sql<number>`least(${a}, ${b})`;
+  }
+
+  /**
+   * PostgreSQL bulk insert: one array parameter per column, `INSERT … SELECT * FROM unnest(…)`. Parsing a
+   * multi-row VALUES list with thousands of parameters costs PostgreSQL more than the insert itself; column arrays
+   * keep the statement small and constant (and it is what STACK.md measured fastest with `pg`).
+   */
+  private async unnestInsert<R = unknown>(
+    tx: Kysely<Database>,
+    table: keyof Database,
+    rows: object[],
+    types: Record<string, string>,
+    tail: RawBuilder<unknown>,
+  ): Promise<R[]> {
+    const columns = Object.keys(types);
+    const arrays = columns.map(
+      (c) => sql`${rows.map((r) => (r as Record<string, unknown>)[c])}::${sql.raw(types[c] ?? 'text')}[]`,
+    );
+    const result = await sql<R>`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
+      select * from unnest(${sql.join(arrays)}) ${tail}`.execute(tx);
+    return result.rows;
+  }
+
+  /** Splits rows so one statement stays under the bound-parameter limit. */
+  private chunks<T extends object>(rows: T[]): T[][] {
+    const first = rows[0];
+    if (first === undefined) return [];
+    const perRow = Object.keys(first).length;
+    const size = Math.max(1, Math.floor(this.maxParams / perRow));
+    const out: T[][] = [];
+    for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+    return out;
+  }
+
+  // ---- ingest ----------------------------------------------------------------------------------------------------
+
+  async ingest(messages: IngestMessage[]): Promise<IngestResult> {
+    const [result] = await this.ingestMany([messages]);
+    return result ?? emptyResult();
+  }
+
+  /**
+   * Several ingest calls in one transaction (one commit, one fsync), each with its own result: the SQLite writer
+   * groups the calls that queued up while the previous commit ran.
+   */
+  async ingestMany(requests: IngestMessage[][]): Promise<IngestResult[]> {
+    return await withWriteTransaction(this.db, this.backend, (tx) => this.ingestIn(tx, requests));
+  }
+
+  private async ingestIn(tx: Kysely<Database>, requests: IngestMessage[][]): Promise<IngestResult[]> {
+    const results = requests.map(emptyResult);
+    const now = Date.now();
+
+    const sensorIds = new Set<string>();
+    for (const messages of requests) for (const m of messages) sensorIds.add(m.sensor);
+    const owner = new Map<string, string>();
+    const ids = [...sensorIds];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const rows = await tx
+        .selectFrom('sensors')
+        .select(['id', 'enterprise_id'])
+        .where('id', 'in', ids.slice(i, i + 1000))
+        .execute();
+      for (const r of rows) owner.set(r.id, r.enterprise_id);
+    }
+
+    const alerts: PendingAlert[] = [];
+    const changes: PendingChange[] = [];
+    const assets = new Map<string, Row<Database['assets']>>();
+    const health: Row<Database['sensor_health']>[] = [];
+    const healthRequest: number[] = [];
+    const reports: Row<Database['stats_reports']>[] = [];
+    const reportRequest: number[] = [];
+    const traffic: Row<Database['traffic']>[] = [];
+    const sensorUpdates = new Map<string, SensorUpdate>();
+
+    requests.forEach((messages, request) => {
+      const result = results[request] ?? emptyResult();
+      for (const m of messages) {
+        const registered = owner.get(m.sensor) === m.enterprise;
+        if (!registered) result.unregistered++;
+        const receivedMs = timeMs(m.receivedAt, now);
+        const drill = m.drill ? 1 : 0;
+        let update: SensorUpdate | undefined;
+        if (registered) {
+          update = sensorUpdates.get(m.sensor);
+          if (update === undefined) {
+            update = { maxSeq: m.seq, health: null, healthMs: -1, seenMs: receivedMs };
+            sensorUpdates.set(m.sensor, update);
+          } else if (m.seq > update.maxSeq) update.maxSeq = m.seq;
+        }
+
+        for (const a of m.alerts ?? []) {
+          const rule = a.alert.rule;
+          alerts.push({
+            request,
+            row: {
+              uid: uuidv7(now),
+              event_id: a.id,
+              enterprise_id: m.enterprise,
+              sensor_id: m.sensor,
+              province: m.province,
+              ts_ms: timeMs(a.ts, receivedMs),
+              received_ms: receivedMs,
+              rule_id: rule.id,
+              rule_title: rule.title,
+              level: rule.level,
+              tags: JSON.stringify(rule.tags),
+              protocol: a.proto,
+              client_ip: a.client.ip,
+              server_ip: a.server.ip,
+              server_port: a.server.port,
+              count: a.alert.count,
+              drill,
+              event: JSON.stringify(a),
+            },
+          });
+        }
+
+        for (const item of m.assets ?? []) {
+          result.assetsUpserted++;
+          const record = item.asset;
+          const firstMs = timeMs(record.firstSeen, receivedMs);
+          const lastMs = timeMs(record.lastSeen, receivedMs);
+          const key = `${m.enterprise}\u0000${record.ip}`;
+          const seen = assets.get(key);
+          if (seen === undefined || lastMs >= seen.last_seen_ms) {
+            assets.set(key, {
+              enterprise_id: m.enterprise,
+              ip: record.ip,
+              province: m.province,
+              sensor_id: m.sensor,
+              role: record.role,
+              first_seen_ms: seen === undefined ? firstMs : Math.min(firstMs, seen.first_seen_ms),
+              last_seen_ms: lastMs,
+              record: JSON.stringify(record),
+              updated_ms: now,
+            });
+          } else if (firstMs < seen.first_seen_ms) seen.first_seen_ms = firstMs;
+          for (const c of item.changes) {
+            changes.push({
+              request,
+              row: {
+                uid: uuidv7(now),
+                event_id: c.id,
+                enterprise_id: m.enterprise,
+                sensor_id: m.sensor,
+                province: m.province,
+                ip: c.asset.ip,
+                change: c.asset.change,
+                ts_ms: timeMs(c.ts, receivedMs),
+                event: JSON.stringify(c),
+              },
+            });
+          }
+        }
+
+        for (const h of m.health ?? []) {
+          const tsMs = timeMs(h.ts, receivedMs);
+          const report = JSON.stringify(h);
+          health.push({
+            sensor_id: m.sensor,
+            ts_ms: tsMs,
+            enterprise_id: m.enterprise,
+            province: m.province,
+            received_ms: receivedMs,
+            report,
+          });
+          healthRequest.push(request);
+          if (update !== undefined && tsMs > update.healthMs) {
+            update.health = report;
+            update.healthMs = tsMs;
+            update.seenMs = receivedMs;
+          }
+        }
+
+        for (const s of m.stats ?? []) {
+          const fromMs = timeMs(s.from, receivedMs);
+          const toMs = timeMs(s.to, receivedMs);
+          reports.push({
+            sensor_id: m.sensor,
+            from_ms: fromMs,
+            to_ms: toMs,
+            enterprise_id: m.enterprise,
+            province: m.province,
+            packets: s.packets,
+            bytes: s.bytes,
+            drill,
+            protocols: JSON.stringify(s.protocols),
+          });
+          reportRequest.push(request);
+          for (const [protocol, p] of Object.entries(s.protocols)) {
+            traffic.push({
+              sensor_id: m.sensor,
+              from_ms: fromMs,
+              protocol,
+              to_ms: toMs,
+              enterprise_id: m.enterprise,
+              province: m.province,
+              pdus: p.pdus,
+              drill,
+            });
+          }
+        }
+      }
+    });
+
+    await this.insertAlerts(tx, alerts, results);
+    await this.upsertAssets(tx, [...assets.values()]);
+    await this.insertChanges(tx, changes, results);
+    await this.insertHealth(tx, health, healthRequest, results);
+    await this.insertStats(tx, reports, reportRequest, traffic, results);
+    await this.updateSensors(tx, sensorUpdates);
+    return results;
+  }
+
+  private async insertAlerts(tx: Kysely<Database>, alerts: PendingAlert[], results: IngestResult[]): Promise<void> {
+    if (alerts.length === 0) return;
+    // Sorted by the unique key: concurrent PostgreSQL inserts of the same events wait on each other in one order.
+    alerts.sort((a, b) => compare(a.row.sensor_id, b.row.sensor_id) || compare(a.row.event_id, b.row.event_id));
+    const byUid = new Map<string, PendingAlert>();
+    for (const a of alerts) byUid.set(a.row.uid, a);
+    const inserted: PendingAlert[] = [];
+    for (const chunk of this.chunks(alerts.map((a) => a.row))) {
+      const rows =
+        this.backend === 'postgres'
+          ? await this.unnestInsert<{ uid: string }>(
+              tx,
+              'alerts',
+              chunk,
+              ALERT_TYPES,
+              sql`on conflict (sensor_id, event_id) do nothing returning uid`,
+            )
+          : await tx
+              .insertInto('alerts')
+              .values(chunk)
+              .onConflict((oc) => oc.columns(['sensor_id', 'event_id']).doNothing())
+              .returning('uid')
+              .execute();
+      for (const r of rows) {
+        const a = byUid.get(r.uid);
+        if (a !== undefined) inserted.push(a);
+      }
+    }
+    for (const a of alerts) {
+      const result = results[a.request];
+      if (result !== undefined) result.alertsDuplicate++;
+    }
+    for (const a of inserted) {
+      const result = results[a.request];
+      if (result === undefined) continue;
+      result.alertsInserted++;
+      result.alertsDuplicate--;
+    }
+
+    const rollups = new Map<string, Row<Database['alert_rollups']>>();
+    for (const { row } of inserted) {
+      const hour = row.ts_ms - (((row.ts_ms % HOUR_MS) + HOUR_MS) % HOUR_MS);
+      const key = [hour, row.enterprise_id, row.province, row.rule_id, row.level, row.protocol, row.drill].join(
+        '\u0000',
+      );
+      const r = rollups.get(key);
+      if (r !== undefined) r.count++;
+      else {
+        rollups.set(key, {
+          hour_ms: hour,
+          enterprise_id: row.enterprise_id,
+          province: row.province,
+          rule_id: row.rule_id,
+          level: row.level,
+          protocol: row.protocol,
+          drill: row.drill,
+          count: 1,
+        });
+      }
+    }
+    const sorted = [...rollups.entries()].sort((a, b) => compare(a[0], b[0])).map((e) => e[1]);
+    for (const chunk of this.chunks(sorted)) {
+      if (this.backend === 'postgres') {
+        await this.unnestInsert(
+          tx,
+          'alert_rollups',
+          chunk,
+          ROLLUP_TYPES,
+          sql`on conflict (hour_ms, enterprise_id, province, rule_id, level, protocol, drill)
+              do update set count = alert_rollups.count + excluded.count`,
+        );
+        continue;
+      }
+      await tx
+        .insertInto('alert_rollups')
+        .values(chunk)
+        .onConflict((oc) =>
+          oc
+            .columns(['hour_ms', 'enterprise_id', 'province', 'rule_id', 'level', 'protocol', 'drill'])
+            .doUpdateSet((eb) => ({ count: eb('alert_rollups.count', '+', eb.ref('excluded.count')) })),
+        )
+        .execute();
+    }
+  }
+
+  private async upsertAssets(tx: Kysely<Database>, rows: Row<Database['assets']>[]): Promise<void> {
+    rows.sort((a, b) => compare(a.enterprise_id, b.enterprise_id) || compare(a.ip, b.ip));
+    for (const chunk of this.chunks(rows)) {
+      await tx
+        .insertInto('assets')
+        .values(chunk)
+        .onConflict((oc) =>
+          oc.columns(['enterprise_id', 'ip']).doUpdateSet((eb) => {
+            // The newer report (largest lastSeen; a tie takes the incoming one) supplies the record and its fields.
+            const newer = sql<SqlBool>`${eb.ref('excluded.last_seen_ms')} >= ${eb.ref('assets.last_seen_ms')}`;
+            const pick = (column: 'record' | 'role' | 'sensor_id' | 'province') =>
+              sql<string>`case when ${newer} then ${eb.ref(`excluded.${column}`)} else ${eb.ref(`assets.${column}`)} end`;
+            return {
+              first_seen_ms: this.least(eb.ref('assets.first_seen_ms'), eb.ref('excluded.first_seen_ms')),
+              last_seen_ms: this.greatest(eb.ref('assets.last_seen_ms'), eb.ref('excluded.last_seen_ms')),
+              record: pick('record'),
+              role: pick('role'),
+              sensor_id: pick('sensor_id'),
+              province: pick('province'),
+              updated_ms: eb.ref('excluded.updated_ms'),
+            };
+          }),
+        )
+        .execute();
+    }
+  }
+
+  private async insertChanges(tx: Kysely<Database>, changes: PendingChange[], results: IngestResult[]): Promise<void> {
+    if (changes.length === 0) return;
+    changes.sort((a, b) => compare(a.row.sensor_id, b.row.sensor_id) || compare(a.row.event_id, b.row.event_id));
+    const byUid = new Map<string, PendingChange>();
+    for (const c of changes) byUid.set(c.row.uid, c);
+    for (const chunk of this.chunks(changes.map((c) => c.row))) {
+      const rows = await tx
+        .insertInto('asset_changes')
+        .values(chunk)
+        .onConflict((oc) => oc.columns(['sensor_id', 'event_id']).doNothing())
+        .returning('uid')
+        .execute();
+      for (const r of rows) {
+        const c = byUid.get(r.uid);
+        const result = c === undefined ? undefined : results[c.request];
+        if (result !== undefined) result.assetChangesInserted++;
+      }
+    }
+  }
+
+  private async insertHealth(
+    tx: Kysely<Database>,
+    rows: Row<Database['sensor_health']>[],
+    requestOf: number[],
+    results: IngestResult[],
+  ): Promise<void> {
+    // Health batches hold at most 10 reports: one statement per report keeps the per-request attribution simple.
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (row === undefined) continue;
+      const inserted = await tx
+        .insertInto('sensor_health')
+        .values(row)
+        .onConflict((oc) => oc.columns(['sensor_id', 'ts_ms']).doNothing())
+        .returning('sensor_id')
+        .execute();
+      const result = results[requestOf[i] ?? -1];
+      if (result !== undefined) result.healthStored += inserted.length;
+    }
+  }
+
+  private async insertStats(
+    tx: Kysely<Database>,
+    reports: Row<Database['stats_reports']>[],
+    requestOf: number[],
+    traffic: Row<Database['traffic']>[],
+    results: IngestResult[],
+  ): Promise<void> {
+    for (let i = 0; i < reports.length; i++) {
+      const row = reports[i];
+      if (row === undefined) continue;
+      const inserted = await tx
+        .insertInto('stats_reports')
+        .values(row)
+        .onConflict((oc) => oc.columns(['sensor_id', 'from_ms']).doNothing())
+        .returning('sensor_id')
+        .execute();
+      const result = results[requestOf[i] ?? -1];
+      if (result !== undefined) result.statsStored += inserted.length;
+    }
+    traffic.sort(
+      (a, b) => compare(a.sensor_id, b.sensor_id) || a.from_ms - b.from_ms || compare(a.protocol, b.protocol),
+    );
+    for (const chunk of this.chunks(traffic)) {
+      await tx
+        .insertInto('traffic')
+        .values(chunk)
+        .onConflict((oc) => oc.columns(['sensor_id', 'from_ms', 'protocol']).doNothing())
+        .execute();
+    }
+  }
+
+  private async updateSensors(tx: Kysely<Database>, updates: Map<string, SensorUpdate>): Promise<void> {
+    const ids = [...updates.keys()].sort(compare);
+    for (const id of ids) {
+      const u = updates.get(id);
+      if (u === undefined) continue;
+      await tx
+        .updateTable('sensors')
+        .set((eb) => ({ last_seq: this.greatest(eb.ref('last_seq'), sql.val(u.maxSeq)) }))
+        .where('id', '=', id)
+        .execute();
+      if (u.health === null) continue;
+      // Reports can arrive out of order (outbox replay): only a newer one replaces lastHealth.
+      await tx
+        .updateTable('sensors')
+        .set({ last_health: u.health, last_health_ms: u.healthMs, last_seen_ms: u.seenMs })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('last_health_ms', 'is', null), eb('last_health_ms', '<', u.healthMs)]))
+        .execute();
+    }
+  }
+
+  // ---- registry --------------------------------------------------------------------------------------------------
+
+  async upsertEnterprise(e: Omit<Enterprise, 'createdAt' | 'updatedAt'>): Promise<Enterprise> {
+    checkToken(e.id, 'enterprise id');
+    checkToken(e.province, 'province');
+    if (!ENTERPRISE_CLASSES.includes(e.class)) throw new StoreInputError(`unknown enterprise class '${e.class}'`);
+    if (e.grade !== 1 && e.grade !== 2 && e.grade !== 3) throw new StoreInputError('grade must be 1, 2 or 3');
+    const now = Date.now();
+    const values = {
+      id: e.id,
+      name: e.name,
+      province: e.province,
+      city: e.city,
+      industry: e.industry,
+      class: e.class,
+      grade: e.grade,
+      contacts: JSON.stringify(e.contacts),
+      maintenance_windows: JSON.stringify(e.maintenanceWindows),
+      created_ms: now,
+      updated_ms: now,
+    };
+    return await withWriteTransaction(this.db, this.backend, async (tx) => {
+      const { id: _id, created_ms: _created, ...changes } = values;
+      await tx
+        .insertInto('enterprises')
+        .values(values)
+        .onConflict((oc) => oc.column('id').doUpdateSet(changes))
+        .execute();
+      // A sensor's province follows its enterprise (scopes filter sensors by it).
+      await tx.updateTable('sensors').set({ province: e.province }).where('enterprise_id', '=', e.id).execute();
+      const row = await tx.selectFrom('enterprises').selectAll().where('id', '=', e.id).executeTakeFirstOrThrow();
+      return this.toEnterprise(row);
+    });
+  }
+
+  private toEnterprise(row: Row<Database['enterprises']>): Enterprise {
+    return {
+      id: row.id,
+      name: row.name,
+      province: row.province,
+      city: row.city,
+      industry: row.industry,
+      class: row.class as Enterprise['class'],
+      grade: Number(row.grade) as Enterprise['grade'],
+      contacts: JSON.parse(row.contacts) as Enterprise['contacts'],
+      maintenanceWindows: JSON.parse(row.maintenance_windows) as string[],
+      createdAt: iso(row.created_ms),
+      updatedAt: iso(row.updated_ms),
+    };
+  }
+
+  async getEnterprise(id: string, scope: Scope): Promise<Enterprise | null> {
+    const row = await this.db
+      .selectFrom('enterprises')
+      .selectAll()
+      .where('id', '=', id)
+      .where(scopeCondition(scope, 'province', 'id'))
+      .executeTakeFirst();
+    return row === undefined ? null : this.toEnterprise(row);
+  }
+
+  async listEnterprises(
+    scope: Scope,
+    filter: { city?: string; industry?: string; grade?: number } = {},
+  ): Promise<Enterprise[]> {
+    let q = this.db
+      .selectFrom('enterprises')
+      .selectAll()
+      .where(scopeCondition(scope, 'province', 'id'));
+    if (filter.city !== undefined) q = q.where('city', '=', filter.city);
+    if (filter.industry !== undefined) q = q.where('industry', '=', filter.industry);
+    if (filter.grade !== undefined) q = q.where('grade', '=', filter.grade);
+    const rows = await q.orderBy('id').execute();
+    return rows.map((r) => this.toEnterprise(r));
+  }
+
+  async upsertSensor(s: { id: string; enterpriseId: string; name?: string }): Promise<Sensor> {
+    checkToken(s.id, 'sensor id');
+    return await withWriteTransaction(this.db, this.backend, async (tx) => {
+      const enterprise = await tx
+        .selectFrom('enterprises')
+        .select(['id', 'province'])
+        .where('id', '=', s.enterpriseId)
+        .executeTakeFirst();
+      if (enterprise === undefined) {
+        throw new RegistryConflictError(`enterprise '${s.enterpriseId}' is not registered`);
+      }
+      await tx
+        .insertInto('sensors')
+        .values({
+          id: s.id,
+          enterprise_id: s.enterpriseId,
+          province: enterprise.province,
+          name: s.name ?? s.id,
+          last_health: null,
+          last_health_ms: null,
+          last_seen_ms: null,
+          last_seq: 0,
+          created_ms: Date.now(),
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+      const row = await tx.selectFrom('sensors').selectAll().where('id', '=', s.id).executeTakeFirstOrThrow();
+      if (row.enterprise_id !== s.enterpriseId) {
+        throw new RegistryConflictError(
+          `sensor '${s.id}' is already registered to enterprise '${row.enterprise_id}'; a sensor id is unique across the province`,
+        );
+      }
+      if (s.name !== undefined && row.name !== s.name) {
+        await tx.updateTable('sensors').set({ name: s.name }).where('id', '=', s.id).execute();
+        row.name = s.name;
+      }
+      return this.toSensor(row);
+    });
+  }
+
+  private toSensor(row: Row<Database['sensors']>): Sensor {
+    return {
+      id: row.id,
+      enterpriseId: row.enterprise_id,
+      province: row.province,
+      name: row.name,
+      lastHealth: row.last_health === null ? null : (JSON.parse(row.last_health) as Sensor['lastHealth']),
+      lastSeenAt: row.last_seen_ms === null ? null : iso(row.last_seen_ms),
+      lastSeq: Number(row.last_seq),
+      createdAt: iso(row.created_ms),
+    };
+  }
+
+  async listSensors(scope: Scope, filter: { enterpriseId?: string } = {}): Promise<Sensor[]> {
+    let q = this.db
+      .selectFrom('sensors')
+      .selectAll()
+      .where(scopeCondition(scope, 'province', 'enterprise_id'));
+    if (filter.enterpriseId !== undefined) q = q.where('enterprise_id', '=', filter.enterpriseId);
+    const rows = await q.orderBy('enterprise_id').orderBy('id').execute();
+    return rows.map((r) => this.toSensor(r));
+  }
+
+  // ---- alerts ----------------------------------------------------------------------------------------------------
+
+  private toAlert(row: Row<AlertsTable>): StoredAlert {
+    return {
+      uid: row.uid,
+      eventId: row.event_id,
+      enterpriseId: row.enterprise_id,
+      sensorId: row.sensor_id,
+      province: row.province,
+      ts: iso(row.ts_ms),
+      receivedAt: iso(row.received_ms),
+      ruleId: row.rule_id,
+      ruleTitle: row.rule_title,
+      level: row.level as Level,
+      tags: JSON.parse(row.tags) as string[],
+      protocol: row.protocol,
+      clientIp: row.client_ip,
+      serverIp: row.server_ip,
+      serverPort: Number(row.server_port),
+      count: Number(row.count),
+      drill: Number(row.drill) === 1,
+      event: JSON.parse(row.event) as StoredAlert['event'],
+    };
+  }
+
+  async listAlerts(scope: Scope, filter: AlertFilter, page: Page): Promise<PageResult<StoredAlert>> {
+    const limit = pageLimit(page);
+    let q = this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where(scopeCondition(scope, 'province', 'enterprise_id'));
+    if (filter.enterpriseId !== undefined) q = q.where('enterprise_id', '=', filter.enterpriseId);
+    if (filter.sensorId !== undefined) q = q.where('sensor_id', '=', filter.sensorId);
+    const levels = levelsOf(filter);
+    if (levels !== null) q = levels.length === 0 ? q.where(sql<SqlBool>`1 = 0`) : q.where('level', 'in', levels);
+    if (filter.ruleId !== undefined) q = q.where('rule_id', '=', filter.ruleId);
+    if (filter.protocol !== undefined) q = q.where('protocol', '=', filter.protocol);
+    if (filter.from !== undefined) q = q.where('ts_ms', '>=', boundMs(filter.from, 'from'));
+    if (filter.to !== undefined) q = q.where('ts_ms', '<', boundMs(filter.to, 'to'));
+    if (filter.drillOnly === true) q = q.where('drill', '=', 1);
+    else if (filter.includeDrill !== true) q = q.where('drill', '=', 0);
+    if (page.cursor !== undefined) q = q.where('uid', '<', decodeCursor(page.cursor));
+    const rows = await q
+      .orderBy('uid', 'desc')
+      .limit(limit + 1)
+      .execute();
+    return pageOf(
+      rows,
+      limit,
+      (r) => r.uid,
+      (r) => this.toAlert(r),
+    );
+  }
+
+  async getAlert(scope: Scope, uid: string): Promise<StoredAlert | null> {
+    const row = await this.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('uid', '=', uid)
+      .where(scopeCondition(scope, 'province', 'enterprise_id'))
+      .executeTakeFirst();
+    return row === undefined ? null : this.toAlert(row);
+  }
+
+  /**
+   * Counts from the hourly rollups. `from`/`to` select whole hours: an hour counts when it starts in
+   * [hour of `from`, `to`), so hour-aligned bounds give exactly the alerts with `from <= ts < to`.
+   */
+  async aggregate(scope: Scope, query: AggregateQuery): Promise<AggregateRow[]> {
+    const levels = levelsOf(query);
+    const keyExpr = ((): RawBuilder<string | number> => {
+      switch (query.by) {
+        case 'day':
+          return sql<number>`r.hour_ms - (r.hour_ms % ${sql.lit(DAY_MS)})`;
+        case 'hour':
+          return sql<number>`r.hour_ms`;
+        case 'level':
+          return sql<string>`r.level`;
+        case 'rule':
+          return sql<string>`r.rule_id`;
+        case 'protocol':
+          return sql<string>`r.protocol`;
+        case 'enterprise':
+          return sql<string>`r.enterprise_id`;
+        case 'city':
+          return sql<string>`coalesce(e.city, ${sql.lit(UNREGISTERED_KEY)})`;
+        case 'industry':
+          return sql<string>`coalesce(e.industry, ${sql.lit(UNREGISTERED_KEY)})`;
+        default:
+          throw new StoreInputError(`unknown aggregate '${String(query.by)}'`);
+      }
+    })();
+    let q = this.db
+      .selectFrom('alert_rollups as r')
+      .leftJoin('enterprises as e', 'e.id', 'r.enterprise_id')
+      .select([keyExpr.as('key'), sql<number>`sum(r.count)`.as('count')])
+      .where(scopeCondition(scope, 'r.province', 'r.enterprise_id'));
+    if (query.enterpriseId !== undefined) q = q.where('r.enterprise_id', '=', query.enterpriseId);
+    if (levels !== null) q = levels.length === 0 ? q.where(sql<SqlBool>`1 = 0`) : q.where('r.level', 'in', levels);
+    if (query.ruleId !== undefined) q = q.where('r.rule_id', '=', query.ruleId);
+    if (query.protocol !== undefined) q = q.where('r.protocol', '=', query.protocol);
+    if (query.from !== undefined) {
+      const from = boundMs(query.from, 'from');
+      q = q.where('r.hour_ms', '>=', from - (((from % HOUR_MS) + HOUR_MS) % HOUR_MS));
+    }
+    if (query.to !== undefined) q = q.where('r.hour_ms', '<', boundMs(query.to, 'to'));
+    if (query.drillOnly === true) q = q.where('r.drill', '=', 1);
+    else if (query.includeDrill !== true) q = q.where('r.drill', '=', 0);
+    const rows = await q.groupBy(keyExpr).execute();
+    const out = rows.map((r) => {
+      let key: string;
+      if (query.by === 'day') key = iso(r.key).slice(0, 10);
+      else if (query.by === 'hour') key = iso(r.key);
+      else key = String(r.key);
+      return { key, count: Number(r.count) };
+    });
+    if (query.by === 'day' || query.by === 'hour') out.sort((a, b) => compare(a.key, b.key));
+    else out.sort((a, b) => b.count - a.count || compare(a.key, b.key));
+    return out;
+  }
+
+  // ---- assets and traffic ----------------------------------------------------------------------------------------
+
+  async listAssets(scope: Scope, enterpriseId: string): Promise<StoredAsset[]> {
+    const rows = await this.db
+      .selectFrom('assets')
+      .selectAll()
+      .where('enterprise_id', '=', enterpriseId)
+      .where(scopeCondition(scope, 'province', 'enterprise_id'))
+      .orderBy('ip')
+      .execute();
+    return rows.map((r) => ({
+      enterpriseId: r.enterprise_id,
+      ip: r.ip,
+      sensorId: r.sensor_id,
+      role: r.role,
+      firstSeen: iso(r.first_seen_ms),
+      lastSeen: iso(r.last_seen_ms),
+      record: JSON.parse(r.record) as StoredAsset['record'],
+      updatedAt: iso(r.updated_ms),
+    }));
+  }
+
+  async listAssetChanges(scope: Scope, enterpriseId: string, page: Page): Promise<PageResult<StoredAssetChange>> {
+    const limit = pageLimit(page);
+    let q = this.db
+      .selectFrom('asset_changes')
+      .selectAll()
+      .where('enterprise_id', '=', enterpriseId)
+      .where(scopeCondition(scope, 'province', 'enterprise_id'));
+    if (page.cursor !== undefined) q = q.where('uid', '<', decodeCursor(page.cursor));
+    const rows = await q
+      .orderBy('uid', 'desc')
+      .limit(limit + 1)
+      .execute();
+    return pageOf(
+      rows,
+      limit,
+      (r) => r.uid,
+      (r) => ({
+        enterpriseId: r.enterprise_id,
+        sensorId: r.sensor_id,
+        ip: r.ip,
+        change: r.change,
+        ts: iso(r.ts_ms),
+        event: JSON.parse(r.event) as StoredAssetChange['event'],
+      }),
+    );
+  }
+
+  /** PDUs per protocol from stats reports that start in [from, to); drill traffic is left out. */
+  async trafficByProtocol(
+    scope: Scope,
+    filter: { enterpriseId?: string; from?: string; to?: string },
+  ): Promise<{ protocol: string; pdus: number }[]> {
+    let q = this.db
+      .selectFrom('traffic')
+      .select(['protocol', sql<number>`sum(pdus)`.as('pdus')])
+      .where(scopeCondition(scope, 'province', 'enterprise_id'))
+      .where('drill', '=', 0);
+    if (filter.enterpriseId !== undefined) q = q.where('enterprise_id', '=', filter.enterpriseId);
+    if (filter.from !== undefined) q = q.where('from_ms', '>=', boundMs(filter.from, 'from'));
+    if (filter.to !== undefined) q = q.where('from_ms', '<', boundMs(filter.to, 'to'));
+    const rows = await q.groupBy('protocol').execute();
+    return rows
+      .map((r) => ({ protocol: r.protocol, pdus: Number(r.pdus) }))
+      .sort((a, b) => b.pdus - a.pdus || compare(a.protocol, b.protocol));
+  }
+
+  // ---- tokens and audit ------------------------------------------------------------------------------------------
+
+  private toToken(row: Row<Database['api_tokens']>): ApiToken {
+    return {
+      id: row.id,
+      label: row.label,
+      role: row.role as Role,
+      province: row.province,
+      enterprises: JSON.parse(row.enterprises) as string[],
+      createdAt: iso(row.created_ms),
+      revokedAt: row.revoked_ms === null ? null : iso(row.revoked_ms),
+    };
+  }
+
+  async createToken(t: Omit<ApiToken, 'id' | 'createdAt' | 'revokedAt'>): Promise<{ token: ApiToken; secret: string }> {
+    if (!ROLES.includes(t.role)) throw new StoreInputError(`unknown role '${t.role}'`);
+    const secret = randomBytes(32).toString('base64url');
+    const row = {
+      id: uuidv7(),
+      label: t.label,
+      role: t.role,
+      province: t.province,
+      enterprises: JSON.stringify(t.enterprises),
+      secret_hash: hashSecret(secret),
+      created_ms: Date.now(),
+      revoked_ms: null,
+    };
+    await this.db.insertInto('api_tokens').values(row).execute();
+    return { token: this.toToken(row), secret };
+  }
+
+  async authenticate(secret: string): Promise<ApiToken | null> {
+    if (typeof secret !== 'string' || secret.length === 0 || secret.length > 256) return null;
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('secret_hash', '=', hashSecret(secret))
+      .where('revoked_ms', 'is', null)
+      .executeTakeFirst();
+    return row === undefined ? null : this.toToken(row);
+  }
+
+  /** True when this call revoked the token; false when it is unknown or was already revoked. */
+  async revokeToken(id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('api_tokens')
+      .set({ revoked_ms: Date.now() })
+      .where('id', '=', id)
+      .where('revoked_ms', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    const rows = await this.db.selectFrom('api_tokens').selectAll().orderBy('id').execute();
+    return rows.map((r) => this.toToken(r));
+  }
+
+  async appendAudit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({
+        id: uuidv7(),
+        at_ms: Date.now(),
+        token_id: entry.tokenId,
+        role: entry.role,
+        action: entry.action,
+        enterprise_id: entry.enterpriseId,
+        detail: JSON.stringify(entry.detail),
+      })
+      .execute();
+  }
+
+  async listAudit(
+    page: Page,
+    filter: { enterpriseId?: string; action?: string } = {},
+  ): Promise<PageResult<AuditEntry>> {
+    const limit = pageLimit(page);
+    let q = this.db.selectFrom('audit_log').selectAll();
+    if (filter.enterpriseId !== undefined) q = q.where('enterprise_id', '=', filter.enterpriseId);
+    if (filter.action !== undefined) q = q.where('action', '=', filter.action);
+    if (page.cursor !== undefined) q = q.where('id', '<', decodeCursor(page.cursor));
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    return pageOf(
+      rows,
+      limit,
+      (r) => r.id,
+      (r) => ({
+        id: r.id,
+        at: iso(r.at_ms),
+        tokenId: r.token_id,
+        role: r.role,
+        action: r.action,
+        enterpriseId: r.enterprise_id,
+        detail: JSON.parse(r.detail) as Record<string, unknown>,
+      }),
+    );
+  }
+
+  // ---- retention and stats ---------------------------------------------------------------------------------------
+
+  /**
+   * Deletes alerts (by packet time), asset changes, health reports and stats reports older than `before`, in short
+   * transactions of `retentionChunk` rows with a pause between them so ingest is not held up. Assets and the hourly
+   * rollups stay: the inventory is current state, and the rollups are the long-term history the dashboards read.
+   */
+  async applyRetention(before: string): Promise<number> {
+    const cutoff = boundMs(before, 'before');
+    let removed = 0;
+    const chunked = async (table: 'alerts' | 'asset_changes'): Promise<void> => {
+      for (;;) {
+        const n = await withWriteTransaction(this.db, this.backend, async (tx) => {
+          const result = await tx
+            .deleteFrom(table)
+            .where(
+              'uid',
+              'in',
+              tx.selectFrom(table).select('uid').where('ts_ms', '<', cutoff).limit(this.retentionChunk),
+            )
+            .executeTakeFirst();
+          return Number(result.numDeletedRows);
+        });
+        removed += n;
+        if (n < this.retentionChunk) return;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    await chunked('alerts');
+    await chunked('asset_changes');
+    await withWriteTransaction(this.db, this.backend, async (tx) => {
+      const h = await tx.deleteFrom('sensor_health').where('ts_ms', '<', cutoff).executeTakeFirst();
+      const s = await tx.deleteFrom('stats_reports').where('to_ms', '<', cutoff).executeTakeFirst();
+      const t = await tx.deleteFrom('traffic').where('to_ms', '<', cutoff).executeTakeFirst();
+      removed += Number(h.numDeletedRows) + Number(s.numDeletedRows) + Number(t.numDeletedRows);
+    });
+    return removed;
+  }
+
+  async stats(): Promise<StoreStats> {
+    const bytesQuery =
+      this.backend === 'sqlite'
+        ? sql<{ bytes: number }>`select page_count * page_size as bytes from pragma_page_count(), pragma_page_size()`
+        : sql<{ bytes: number }>`select pg_database_size(current_database()) as bytes`;
+    const bytes = await bytesQuery.execute(this.db);
+    const count = async (table: 'alerts' | 'assets' | 'enterprises' | 'sensors'): Promise<number> => {
+      const row = await this.db.selectFrom(table).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    };
+    return {
+      backend: this.backend,
+      bytes: Number(bytes.rows[0]?.bytes ?? 0),
+      alerts: await count('alerts'),
+      assets: await count('assets'),
+      enterprises: await count('enterprises'),
+      sensors: await count('sensors'),
+    };
+  }
+}

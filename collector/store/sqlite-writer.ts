@@ -1,0 +1,168 @@
+/**
+ * The SQLite writer, run in a worker thread (sqlite.ts starts it): it owns the only read-write connection and
+ * executes every write of the store, so the main thread — the API — never waits on a commit or an fsync and reads
+ * through its own read-only connection (WAL readers are not blocked by the writer).
+ *
+ * Requests are handled in arrival order. Ingest calls that queued up while the previous commit ran are grouped into
+ * one transaction (one commit, one fsync for all of them), each still answered with its own result: under load the
+ * commit cost is shared, with no added latency when idle.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { KyselyStore } from './kysely-store.ts';
+import type { Database as Tables } from './schema.ts';
+import { withStatementCache } from './statement-cache.ts';
+import type { IngestMessage } from './types.ts';
+
+export interface WriterConfig {
+  entry: string;
+  path: string;
+  synchronous: 'full' | 'normal';
+  busyTimeoutMs: number;
+  maxGroup: number;
+  retentionChunk: number;
+}
+
+export type WriterMethod =
+  | 'migrate'
+  | 'ingest'
+  | 'upsertEnterprise'
+  | 'upsertSensor'
+  | 'createToken'
+  | 'revokeToken'
+  | 'appendAudit'
+  | 'applyRetention'
+  | 'close';
+
+export interface WriterRequest {
+  id: number;
+  method: WriterMethod;
+  args: unknown[];
+}
+
+export type WriterReply =
+  | { type: 'ready' }
+  | { type: 'fatal'; message: string }
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; name: string; message: string };
+
+const port = parentPort;
+if (port === null) throw new Error('sqlite-writer.ts must run in a worker thread');
+const config = workerData as WriterConfig;
+
+let store: KyselyStore;
+try {
+  const connection = new Database(config.path);
+  // busy_timeout first: another instance may hold the lock while it switches the file to WAL or migrates.
+  connection.pragma(`busy_timeout = ${Math.max(0, Math.floor(config.busyTimeoutMs))}`);
+  connection.pragma('journal_mode = WAL');
+  connection.pragma(`synchronous = ${config.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  connection.pragma('foreign_keys = ON');
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
+  store = new KyselyStore(db, 'sqlite', { retentionChunk: config.retentionChunk });
+  port.postMessage({ type: 'ready' } satisfies WriterReply);
+} catch (error) {
+  port.postMessage({ type: 'fatal', message: (error as Error).message } satisfies WriterReply);
+  throw error;
+}
+
+const queue: WriterRequest[] = [];
+let running = false;
+/** Retention runs in progress (close waits for them). */
+const background = new Set<Promise<void>>();
+
+function reply(message: WriterReply): void {
+  port?.postMessage(message);
+}
+
+function fail(id: number, error: unknown): void {
+  const e = error instanceof Error ? error : new Error(String(error));
+  reply({ id, ok: false, name: e.name, message: e.message });
+}
+
+async function call(request: WriterRequest): Promise<unknown> {
+  const a = request.args;
+  switch (request.method) {
+    case 'migrate':
+      return await store.migrate();
+    case 'upsertEnterprise':
+      return await store.upsertEnterprise(a[0] as Parameters<KyselyStore['upsertEnterprise']>[0]);
+    case 'upsertSensor':
+      return await store.upsertSensor(a[0] as Parameters<KyselyStore['upsertSensor']>[0]);
+    case 'createToken':
+      return await store.createToken(a[0] as Parameters<KyselyStore['createToken']>[0]);
+    case 'revokeToken':
+      return await store.revokeToken(a[0] as string);
+    case 'appendAudit':
+      return await store.appendAudit(a[0] as Parameters<KyselyStore['appendAudit']>[0]);
+    case 'applyRetention':
+      return await store.applyRetention(a[0] as string);
+    case 'close':
+      return await store.close();
+    default:
+      throw new Error(`unknown writer method '${request.method}'`);
+  }
+}
+
+async function drain(): Promise<void> {
+  running = true;
+  while (queue.length > 0) {
+    const first = queue[0];
+    if (first === undefined) break;
+    if (first.method === 'ingest') {
+      let n = 0;
+      while (n < queue.length && n < config.maxGroup && queue[n]?.method === 'ingest') n++;
+      const group = queue.splice(0, n);
+      try {
+        const results = await store.ingestMany(group.map((r) => r.args[0] as IngestMessage[]));
+        group.forEach((r, i) => {
+          reply({ id: r.id, ok: true, value: results[i] });
+        });
+      } catch (error) {
+        // One bad call must not fail the others grouped with it: retry each in its own transaction.
+        if (group.length === 1) fail(group[0]?.id ?? -1, error);
+        else {
+          for (const r of group) {
+            try {
+              const [result] = await store.ingestMany([r.args[0] as IngestMessage[]]);
+              reply({ id: r.id, ok: true, value: result });
+            } catch (single) {
+              fail(r.id, single);
+            }
+          }
+        }
+      }
+    } else if (first.method === 'applyRetention') {
+      // Not awaited: retention deletes in short transactions and the connection's mutex lets the ingest
+      // transactions queued meanwhile run between its chunks, so a large purge does not stall ingest.
+      queue.shift();
+      const job = call(first).then(
+        (value) => reply({ id: first.id, ok: true, value }),
+        (error: unknown) => fail(first.id, error),
+      );
+      background.add(job);
+      void job.finally(() => background.delete(job));
+    } else {
+      queue.shift();
+      if (first.method === 'close') await Promise.allSettled([...background]);
+      try {
+        reply({ id: first.id, ok: true, value: await call(first) });
+      } catch (error) {
+        fail(first.id, error);
+      }
+      if (first.method === 'close') {
+        port?.close();
+        return;
+      }
+    }
+    // Let requests that arrived during this transaction reach the queue so the next one can group them.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  running = false;
+}
+
+port.on('message', (request: WriterRequest) => {
+  queue.push(request);
+  if (!running) void drain();
+});
