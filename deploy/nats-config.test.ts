@@ -197,10 +197,22 @@ describe('(b) 3-node cluster: R3 stream survives a node', () => {
     await nodes[index]?.stop();
     const second = await publishEventually(sensor, 'ot.v1.gd.e1.s1.alert', '{"n":2}');
     expect(second.seq).toBe(2);
-    let after = await jsm.streams.info(STREAM_NAME);
+    // Right after a node stops, the admin connection may be failing over and the stream electing a leader:
+    // ask again until it answers (loaded CI machines take seconds).
+    const infoEventually = async () => {
+      for (let i = 0; ; i++) {
+        try {
+          return await jsm.streams.info(STREAM_NAME);
+        } catch (err) {
+          if (i >= 40) throw err;
+          await delay(500);
+        }
+      }
+    };
+    let after = await infoEventually();
     for (let i = 0; i < 40 && after.cluster?.leader === undefined; i++) {
       await delay(250);
-      after = await jsm.streams.info(STREAM_NAME);
+      after = await infoEventually();
     }
     expect(after.state.messages).toBe(2);
     expect(after.cluster?.leader).not.toBe(victim);
