@@ -77,6 +77,22 @@ function startSensor(args: string[]): { child: ChildProcess; done: Promise<{ cod
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The collector's ingest consumer over a real connection, keeping what it accepts in memory (no store). */
+async function collectingConsumer(url: string) {
+  const nc = await connect({ servers: url });
+  const js = jetstream(nc);
+  const stored: WireMessage[] = [];
+  const handler = {
+    handleBatch: async (batch: { message: WireMessage }[]) => {
+      for (const b of batch) stored.push(b.message);
+      return undefined;
+    },
+  };
+  const consumer = new IngestConsumer(js, handler, { log: () => undefined });
+  await consumer.start();
+  return { nc, js, stored, consumer };
+}
+
 function alertIds(messages: Awaited<ReturnType<typeof readStream>>): string[] {
   return itemsOf(messages, 'alert').map((a) => a.id);
 }
@@ -284,20 +300,7 @@ describe('sensor → JetStream (real nats-server)', () => {
   it('(f) garbage and oversized messages are rejected and counted; valid ones around them are stored', async () => {
     await withServer(async (server) => {
       const outbox = join(tempDir(), 'outbox');
-      const nc = await connect({ servers: server.url });
-      const js = jetstream(nc);
-      const stored: WireMessage[] = [];
-      const consumer = new IngestConsumer(
-        js,
-        {
-          handleBatch: async (batch) => {
-            for (const b of batch) stored.push(b.message);
-            return undefined;
-          },
-        },
-        { log: () => undefined },
-      );
-      await consumer.start();
+      const { nc, js, stored, consumer } = await collectingConsumer(server.url);
       const enc = new TextEncoder();
       const subject = 'ot.v1.gd.e1.s1.alert';
       await js.publish(subject, enc.encode('not json at all'));
@@ -353,21 +356,8 @@ describe('sensor → JetStream (real nats-server)', () => {
 
   it('(f) a well-formed message whose enterprise disagrees with its subject is rejected as identity_mismatch', async () => {
     await withServer(async (server) => {
-      const nc = await connect({ servers: server.url });
-      const js = jetstream(nc);
+      const { nc, js, consumer } = await collectingConsumer(server.url);
       const jsm = await jetstreamManager(nc);
-      const stored: WireMessage[] = [];
-      const consumer = new IngestConsumer(
-        js,
-        {
-          handleBatch: async (batch) => {
-            for (const b of batch) stored.push(b.message);
-            return undefined;
-          },
-        },
-        { log: () => undefined },
-      );
-      await consumer.start();
       const outbox = join(tempDir(), 'outbox');
       // A genuine message from enterprise e2's sensor, replayed on e1's subject.
       const run = await runOtsensor([
