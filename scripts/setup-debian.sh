@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 # tcpdump/tshark/tcpreplay: capture, reference dissection and replay in tests; mbpoll/python3-pymodbus: real Modbus
 # peers; iproute2: netns/veth; postgresql: the collector's multi-instance store (tests run a private cluster);
 # python3/make/g++: better-sqlite3 builds from source (its prebuilt download host is unreachable); openssl: TLS
-# material for NATS (otdeploy tls init); chromium: browser tests and PDF bulletins; victoria-metrics: the InfluxDB
-# v2 write API the metrics path is tested against.
+# material for NATS (otdeploy tls init); chromium: browser tests and PDF bulletins; fonts-noto-cjk: Chinese text in
+# PDF bulletins and screenshots; victoria-metrics: the InfluxDB v2 write API the metrics path is tested against;
+# systemd: `systemd-analyze verify` of the units in deploy/systemd.
 PACKAGES=(nats-server libpcap-dev tcpdump tshark tcpreplay mbpoll python3-pymodbus iproute2 postgresql python3 make g++
-  openssl chromium victoria-metrics)
+  openssl chromium fonts-noto-cjk victoria-metrics systemd)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
