@@ -161,6 +161,14 @@ async function main(): Promise<number> {
       say(`  ${s.enterprise}: alerts ${byLevel || 'none'}; assets ${assets.items?.length ?? 0}`);
       if ((levels.rows ?? []).length === 0 || (assets.items?.length ?? 0) === 0) ok = false;
     }
+    const page = await fetch(`${base}/`).catch(() => null);
+    const html = page?.ok ? await page.text() : '';
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    const bundle = script ? await fetch(`${base}${script}`).catch(() => null) : null;
+    if (!bundle?.ok) ok = false;
+    say(
+      `  dashboard: ${page?.status ?? 'no answer'} ${page?.ok && bundle?.ok ? `(page and ${script} served)` : '(NOT served)'}`,
+    );
     say('');
     say(`Dashboard: ${base}/   (API docs: ${base}/docs)`);
     say('Sign-in tokens (one per role):');
