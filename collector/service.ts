@@ -13,8 +13,17 @@ import { DEFAULT_STREAM_LIMITS, ensureStreams, type StreamLimits } from '../prot
 import { buildApi, type IngestStatus } from './api/app.ts';
 import { type IngestConsumer as Consumer, IngestConsumer } from './ingest/consumer.ts';
 import { StoreIngestHandler } from './ingest/handler.ts';
+import { type InfluxConfig, InfluxMetrics } from './metrics/influx.ts';
+import { MeteredIngestHandler, startRiskMetrics } from './metrics/ingest.ts';
+import { stateDirFor } from './packs/state.ts';
+import { loadRiskConfig } from './risk/config.ts';
+import { RiskEngine } from './risk/engine.ts';
 import { openStore } from './store/open.ts';
 import type { CollectorStore } from './store/types.ts';
+import { type EvaluationResult, WarningEvaluator, type WarningEventSink } from './warnings/evaluator.ts';
+import { loadWarningRules } from './warnings/loader.ts';
+import { fanOut, NatsWarningPublisher, WebhookDispatcher } from './warnings/publish.ts';
+import { registerWeb } from './web/plugin.ts';
 
 export interface CollectorConfig {
   /** NATS URL(s), comma-separated for a cluster. */
@@ -38,6 +47,19 @@ export interface CollectorConfig {
   apiOnly?: boolean;
   log?: (line: string) => void;
   apiLogger?: boolean;
+  /** Signing key and stored bulletins (default: beside the SQLite file; packs/state.ts). */
+  stateDir?: string;
+  /** Write metrics to an InfluxDB-v2-write-API server (docs/metrics.md). */
+  influx?: InfluxConfig;
+  /** Risk weights overriding data/risk/weights.yaml (docs/risk.md). */
+  riskConfigFile?: string | undefined;
+  /** Warning rule directories besides the bundled data/warnings (docs/warnings.md). */
+  warningRuleDirs?: string[] | undefined;
+  /** Webhook URLs every warning event is POSTed to, and the HMAC-SHA256 secret that signs them. */
+  webhooks?: string[] | undefined;
+  webhookSecret?: string | undefined;
+  /** Seconds between risk recomputation + warning evaluation (default 300; 0: only on demand). */
+  evaluateIntervalSec?: number | undefined;
 }
 
 export interface RunningCollector {
@@ -47,6 +69,14 @@ export interface RunningCollector {
   /** Where the API listens. */
   url: string;
   ingestStatus(): IngestStatus;
+  /** The metrics writer when `influx` is configured (its `stats` count writes, failures and drops). */
+  metrics: InfluxMetrics | null;
+  risk: RiskEngine;
+  /** Null on an API-only instance (it neither evaluates nor publishes). */
+  warnings: WarningEvaluator | null;
+  webhooks: WebhookDispatcher | null;
+  /** Recomputes risk and evaluates the warning rules now (what the periodic timer runs). */
+  evaluateNow(): Promise<EvaluationResult | null>;
   stop(): Promise<void>;
 }
 
@@ -77,6 +107,9 @@ function natsOptions(config: CollectorConfig): ConnectionOptions {
 
 export async function startCollector(config: CollectorConfig): Promise<RunningCollector> {
   const log = config.log ?? ((line: string) => process.stderr.write(`otcollector: ${line}\n`));
+  // Configuration errors (bad weights, bad rule files) stop the start, naming file and line.
+  const riskConfig = loadRiskConfig(config.riskConfigFile);
+  const warningRules = loadWarningRules(config.warningRuleDirs ?? []);
   const store = await openStore(config.storeUrl);
   await store.migrate();
   let nc: NatsConnection | null = null;
@@ -84,6 +117,16 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
   let pending: number | null = null;
   let pendingTimer: NodeJS.Timeout | null = null;
   const timers: NodeJS.Timeout[] = [];
+  const metrics = config.influx ? new InfluxMetrics({ log, ...config.influx }) : null;
+  const risk = new RiskEngine(store, riskConfig);
+  const webhooks =
+    config.webhooks !== undefined && config.webhooks.length > 0
+      ? new WebhookDispatcher({ urls: config.webhooks, secret: config.webhookSecret })
+      : null;
+  let warnings: WarningEvaluator | null = null;
+  let onWarningEvent: WarningEventSink | undefined;
+  let evaluating: Promise<EvaluationResult | null> | null = null;
+  let stopRiskMetrics: (() => void) | null = null;
   try {
     if (config.apiOnly !== true) {
       nc = await connect(natsOptions(config));
@@ -100,8 +143,11 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
           msg.respond(JSON.stringify({ now: Date.now() }));
         },
       });
-      const handler = new StoreIngestHandler(store, log);
+      const storeHandler = new StoreIngestHandler(store, log);
+      const handler = metrics ? new MeteredIngestHandler(storeHandler, metrics) : storeHandler;
       consumer = new IngestConsumer(jetstream(conn), handler, { batch: config.ingestBatch ?? 200, log });
+      onWarningEvent = fanOut(new NatsWarningPublisher(conn), webhooks);
+      warnings = new WarningEvaluator(store, warningRules, { instance: config.name, onEvent: onWarningEvent });
       await consumer.start();
       const refreshPending = async () => {
         try {
@@ -142,7 +188,47 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
         rejected: { ...(s?.rejected ?? {}) },
       };
     };
-    const api = await buildApi({ store, ingestStatus, logger: config.apiLogger ?? false });
+    const evaluateNow = async (): Promise<EvaluationResult | null> => {
+      // One run at a time per instance; several instances are safe (issuing is idempotent in the store).
+      if (evaluating !== null) return await evaluating;
+      evaluating = (async () => {
+        try {
+          await risk.recompute({ kind: 'all' });
+          if (warnings === null) return null;
+          const result = await warnings.evaluate();
+          if (result.issued.length > 0) log(`warnings: issued ${result.issued.length}`);
+          for (const [rule, message] of Object.entries(result.errors)) log(`warning rule ${rule} failed: ${message}`);
+          return result;
+        } catch (err) {
+          log(`risk/warning evaluation failed: ${(err as Error).message}`);
+          return null;
+        } finally {
+          evaluating = null;
+        }
+      })();
+      return await evaluating;
+    };
+    const intervalSec = config.evaluateIntervalSec ?? 300;
+    if (config.apiOnly !== true && intervalSec > 0) {
+      const e = setInterval(() => void evaluateNow(), intervalSec * 1000);
+      e.unref();
+      timers.push(e);
+      void evaluateNow();
+    }
+    if (metrics) {
+      stopRiskMetrics = startRiskMetrics(store, metrics, { log });
+      log(`metrics: writing to ${config.influx?.url} (bucket ${config.influx?.bucket})`);
+    }
+    const api = await buildApi({
+      store,
+      ingestStatus,
+      logger: config.apiLogger ?? false,
+      stateDir: stateDirFor(config.storeUrl, config.stateDir),
+      risk,
+      ...(onWarningEvent === undefined ? {} : { onWarningEvent }),
+      // The dashboard: bundled in memory at start, served at `/` with live updates (collector/web/).
+      plugins: [(app) => registerWeb(app, { store })],
+    });
     const address = await api.listen({ host: config.http.host, port: config.http.port });
     log(`API listening on ${address} (OpenAPI docs at ${address}/docs), store ${store.backend}`);
     return {
@@ -151,18 +237,31 @@ export async function startCollector(config: CollectorConfig): Promise<RunningCo
       consumer,
       url: address,
       ingestStatus,
+      metrics,
+      risk,
+      warnings,
+      webhooks,
+      evaluateNow,
       stop: async () => {
         for (const timer of timers) clearInterval(timer);
         if (pendingTimer) clearInterval(pendingTimer);
         await api.close();
+        await (evaluating as Promise<unknown> | null)?.catch(() => undefined);
+        webhooks?.close();
         await consumer?.stop();
         if (nc !== null && !nc.isClosed()) await nc.drain().catch(() => undefined);
+        stopRiskMetrics?.();
+        await metrics?.close();
         await store.close();
       },
     };
   } catch (err) {
+    for (const timer of timers) clearInterval(timer);
+    webhooks?.close();
     if (pendingTimer) clearInterval(pendingTimer);
     await consumer?.stop().catch(() => undefined);
+    stopRiskMetrics?.();
+    await metrics?.close().catch(() => undefined);
     if (nc !== null && !nc.isClosed()) await nc.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;

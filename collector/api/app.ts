@@ -6,20 +6,30 @@
  * (TypeBox schemas, unknown fields refused) → handler (scope applied by the store) → serialise (response schemas:
  * fields not in them never leave). Every error leaves as `{error: {code, message, details?}}`.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { RiskEngine } from '../risk/engine.ts';
 import type { CollectorStore } from '../store/types.ts';
+import type { WarningEventSink } from '../warnings/evaluator.ts';
 import { authenticate, authorize, rateLimitKey } from './auth.ts';
 import type { ApiContext, IngestStatus } from './context.ts';
 import { ApiError, handleError } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { alertResolutionRoutes } from './routes/alert-resolution.ts';
 import { alertRoutes } from './routes/alerts.ts';
+import { bulletinRoutes } from './routes/bulletins.ts';
 import { enterpriseRoutes } from './routes/enterprises.ts';
+import { evidencePackRoutes } from './routes/evidence-packs.ts';
+import { riskRoutes } from './routes/risk.ts';
 import { sensorRoutes } from './routes/sensors.ts';
 import { healthRoutes, systemRoutes } from './routes/system.ts';
+import { warningRoutes } from './routes/warnings.ts';
 
 export type { IngestStatus } from './context.ts';
 
@@ -39,6 +49,20 @@ export interface BuildApiOptions {
   importBodyLimit?: number;
   /** Passed to Fastify: trust X-Forwarded-For from a reverse proxy (the client address keys the rate limit). */
   trustProxy?: boolean | string | string[];
+  /**
+   * The collector's state dir: signing key for evidence packs, stored bulletins (packs/state.ts). Default: a fresh
+   * temporary directory (an API built without one, e.g. in tests, signs with a throwaway key).
+   */
+  stateDir?: string;
+  /** Scores enterprises that have no stored score yet (`GET /risk/:enterprise`). */
+  risk?: RiskEngine;
+  /** Receives warning acknowledgements and closes made through the API (NATS, webhooks). */
+  onWarningEvent?: WarningEventSink;
+  /**
+   * Registered on the root app after the API routes and before it is ready (Fastify refuses routes after that):
+   * the web dashboard (`registerWeb`) comes in this way, sharing the API's auth hooks and error shape.
+   */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
 
 /** Paths pino must never print (secrets): the bearer header wherever a serializer puts it. */
@@ -128,9 +152,16 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       await api.register(sensorRoutes, ctx);
       await api.register(alertRoutes, ctx);
       await api.register(adminRoutes, ctx);
+      await api.register(alertResolutionRoutes, ctx);
+      await api.register(riskRoutes, { ...ctx, risk: options.risk });
+      await api.register(warningRoutes, { ...ctx, onWarningEvent: options.onWarningEvent });
+      const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'otcollector-state-'));
+      await api.register(bulletinRoutes, { ...ctx, stateDir });
+      await api.register(evidencePackRoutes, { ...ctx, stateDir });
     },
     { prefix: API_PREFIX },
   );
+  for (const plugin of options.plugins ?? []) await plugin(app);
   await app.ready();
   return app;
 }

@@ -90,6 +90,18 @@ const OPERATIONS: [string, string, string][] = [
   ['post', '/api/v1/tokens', '201'],
   ['get', '/api/v1/tokens', '200'],
   ['delete', '/api/v1/tokens/{id}', '200'],
+  ['post', '/api/v1/bulletins', '201'],
+  ['get', '/api/v1/bulletins', '200'],
+  ['get', '/api/v1/bulletins/{id}.{format}', '200'],
+  ['get', '/api/v1/enterprises/{id}/evidence-pack', '200'],
+  ['post', '/api/v1/alerts/{uid}/resolve', '200'],
+  ['get', '/api/v1/risk', '200'],
+  ['get', '/api/v1/risk/rollup', '200'],
+  ['get', '/api/v1/risk/{enterprise}', '200'],
+  ['get', '/api/v1/warnings', '200'],
+  ['get', '/api/v1/warnings/{id}', '200'],
+  ['post', '/api/v1/warnings/{id}/ack', '200'],
+  ['post', '/api/v1/warnings/{id}/close', '200'],
 ];
 
 describe('OpenAPI', () => {

@@ -135,6 +135,14 @@ export const AlertSchema = Type.Object({
   count: Type.Integer(),
   drill: Type.Boolean(),
   event: Evidence('The alert event as the sensor sent it (evidence)'),
+  resolution: Type.Optional(
+    Nullable(
+      Type.Object(
+        { resolvedAt: Time, resolvedBy: Type.String(), note: Type.String() },
+        { description: 'Null while unresolved' },
+      ),
+    ),
+  ),
 });
 
 const CursorSchema = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_.:=+/-]+$' });

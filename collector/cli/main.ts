@@ -7,6 +7,8 @@
  *   otcollector token list|revoke --store URL [ID]
  *   otcollector enterprise import FILE.csv --store URL
  *   otcollector sensor add --store URL --id S --enterprise E [--name NAME]
+ *   otcollector bulletin|pack|verify|keys ...   (docs/bulletins.md, docs/evidence-packs.md)
+ *   otcollector drill SCENARIO.yaml --collector URL --token T --nats URL ...   (docs/drills.md)
  *
  * Exit status: 0 ok, 1 failure, 2 usage error. Secrets (token values) are printed once, on stdout, and never logged.
  */
@@ -14,14 +16,22 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseEnterpriseCsv } from '../api/enterprise-import.ts';
 import { issueToken } from '../api/tokens.ts';
+import { BULLETIN_USAGE, bulletinCommand } from '../bulletins/command.ts';
+import { DRILL_USAGE, DrillUsageError, runDrillCommand } from '../drill/command.ts';
+import { keysCommand, PACK_USAGE, packCommand, verifyCommand } from '../packs/command.ts';
+import { CommandUsageError } from '../packs/state.ts';
 import { startCollector } from '../service.ts';
 import { openStore } from '../store/open.ts';
 import type { CollectorStore, Role } from '../store/types.ts';
+import { RISK_WARNING_USAGE, riskCommand, warningsCommand } from '../warnings/command.ts';
 
 const USAGE = `usage:
   otcollector serve --nats URL[,URL...] --store sqlite:PATH|postgres://... [--port 8080] [--host 127.0.0.1]
       [--nkey SEEDFILE] [--name collector] [--tls-ca F --tls-cert F --tls-key F] [--retention-days 180]
-      [--no-ensure-streams] [--api-only] [--log-requests]
+      [--no-ensure-streams] [--api-only] [--log-requests] [--state-dir DIR]
+      [--influx-url URL --influx-token T --influx-org O --influx-bucket B]   metrics (docs/metrics.md)
+      [--risk-config FILE] [--warning-rules DIR]... [--webhook URL]... [--webhook-secret S]
+      [--evaluate-interval SEC (300)]   risk scores and warnings (docs/risk.md, docs/warnings.md)
       Ingest from JetStream (durable consumer 'collector', shared by every instance) into the store and serve the
       HTTP API (OpenAPI docs at /docs). SIGINT/SIGTERM finish the batch in hand and stop.
   otcollector migrate --store URL
@@ -33,7 +43,7 @@ const USAGE = `usage:
       Columns: id,name,province,city,industry,class,grade[,contact_name,contact_phone,contact_email]; class and grade
       as codes or in Chinese (联网工业企业/平台企业/标识解析企业, 一级/二级/三级). Nothing is written if any row is bad.
   otcollector sensor add --store URL --id SENSOR --enterprise ENTERPRISE [--name NAME]
-`;
+${BULLETIN_USAGE}${PACK_USAGE}${DRILL_USAGE}${RISK_WARNING_USAGE}`;
 
 class UsageError extends Error {}
 
@@ -65,9 +75,28 @@ async function serve(args: string[]): Promise<number> {
       'no-ensure-streams': { type: 'boolean', default: false },
       'api-only': { type: 'boolean', default: false },
       'log-requests': { type: 'boolean', default: false },
+      'state-dir': { type: 'string' },
+      'influx-url': { type: 'string' },
+      'influx-token': { type: 'string' },
+      'influx-org': { type: 'string' },
+      'influx-bucket': { type: 'string' },
+      'risk-config': { type: 'string' },
+      'warning-rules': { type: 'string', multiple: true },
+      webhook: { type: 'string', multiple: true },
+      'webhook-secret': { type: 'string' },
+      'evaluate-interval': { type: 'string' },
     },
   });
+  const evaluateIntervalSec =
+    values['evaluate-interval'] === undefined ? undefined : Number(values['evaluate-interval']);
+  if (evaluateIntervalSec !== undefined && !(evaluateIntervalSec >= 0)) {
+    throw new UsageError('serve: --evaluate-interval must be >= 0 seconds');
+  }
   if (!values.store) throw new UsageError('serve: --store URL is required');
+  const influxUrl = values['influx-url'];
+  if (influxUrl !== undefined && (!values['influx-org'] || !values['influx-bucket'])) {
+    throw new UsageError('serve: --influx-url needs --influx-org and --influx-bucket (and usually --influx-token)');
+  }
   if (!values.nats && !values['api-only']) throw new UsageError('serve: --nats URL is required (or --api-only)');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('serve: --port must be 0..65535');
@@ -88,6 +117,22 @@ async function serve(args: string[]): Promise<number> {
     ...(retentionDays !== undefined ? { retentionDays } : {}),
     apiOnly: values['api-only'],
     apiLogger: values['log-requests'],
+    ...(values['state-dir'] !== undefined ? { stateDir: values['state-dir'] } : {}),
+    riskConfigFile: values['risk-config'],
+    warningRuleDirs: values['warning-rules'],
+    webhooks: values.webhook,
+    webhookSecret: values['webhook-secret'] ?? process.env.OTCOLLECTOR_WEBHOOK_SECRET,
+    evaluateIntervalSec,
+    ...(influxUrl !== undefined
+      ? {
+          influx: {
+            url: influxUrl,
+            token: values['influx-token'] ?? process.env.OTCOLLECTOR_INFLUX_TOKEN ?? '',
+            org: values['influx-org'] ?? '',
+            bucket: values['influx-bucket'] ?? '',
+          },
+        }
+      : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -218,9 +263,21 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'token') return await token(rest);
     if (command === 'enterprise') return await enterprise(rest);
     if (command === 'sensor') return await sensor(rest);
+    if (command === 'drill') return await runDrillCommand(rest);
+    if (command === 'bulletin') return await bulletinCommand(rest);
+    if (command === 'pack') return await packCommand(rest);
+    if (command === 'verify') return verifyCommand(rest);
+    if (command === 'keys') return keysCommand(rest);
+    if (command === 'risk') return await riskCommand(rest);
+    if (command === 'warnings') return await warningsCommand(rest);
     throw new UsageError(`unknown command '${command}'`);
   } catch (err) {
-    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err)) {
+    if (
+      err instanceof UsageError ||
+      err instanceof DrillUsageError ||
+      err instanceof CommandUsageError ||
+      (err instanceof TypeError && 'code' in err)
+    ) {
       process.stderr.write(`otcollector: ${err.message}\n${USAGE}`);
       return 2;
     }

@@ -26,6 +26,8 @@ import {
   type AggregateQuery,
   type AggregateRow,
   type AlertFilter,
+  type AlertSummaryQuery,
+  type AlertSummaryRow,
   type ApiToken,
   type AuditEntry,
   type CollectorStore,
@@ -35,8 +37,11 @@ import {
   type IngestResult,
   LEVELS,
   type Level,
+  type NewWarning,
   type Page,
   type PageResult,
+  type RiskContribution,
+  type RiskScore,
   type Role,
   type Scope,
   type Sensor,
@@ -44,6 +49,10 @@ import {
   type StoredAsset,
   type StoredAssetChange,
   type StoreStats,
+  WARNING_LEVELS,
+  WARNING_STATES,
+  type WarningFilter,
+  type WarningRecord,
 } from './types.ts';
 import { isUuidv7, uuidv7 } from './uuidv7.ts';
 
@@ -99,6 +108,13 @@ const ROLLUP_TYPES: Record<keyof Database['alert_rollups'], string> = {
   drill: 'int4',
   count: 'int8',
 };
+
+/** The alert_resolutions columns joined onto an alert row (all null when unresolved). */
+interface ResolutionColumns {
+  resolved_ms?: number | null;
+  resolved_by?: string | null;
+  resolution_note?: string | null;
+}
 
 interface PendingAlert {
   request: number;
@@ -809,7 +825,7 @@ export class KyselyStore implements CollectorStore {
 
   // ---- alerts ----------------------------------------------------------------------------------------------------
 
-  private toAlert(row: Row<AlertsTable>): StoredAlert {
+  private toAlert(row: Row<AlertsTable> & ResolutionColumns): StoredAlert {
     return {
       uid: row.uid,
       eventId: row.event_id,
@@ -829,28 +845,42 @@ export class KyselyStore implements CollectorStore {
       count: Number(row.count),
       drill: Number(row.drill) === 1,
       event: JSON.parse(row.event) as StoredAlert['event'],
+      resolution:
+        row.resolved_ms === null || row.resolved_ms === undefined
+          ? null
+          : { resolvedAt: iso(row.resolved_ms), resolvedBy: row.resolved_by ?? '', note: row.resolution_note ?? '' },
     };
+  }
+
+  /** Alerts with their resolution columns (null when unresolved). */
+  private alertsWithResolution(db: Kysely<Database> = this.db) {
+    return db
+      .selectFrom('alerts')
+      .leftJoin('alert_resolutions as res', 'res.uid', 'alerts.uid')
+      .selectAll('alerts')
+      .select(['res.resolved_ms as resolved_ms', 'res.resolved_by as resolved_by', 'res.note as resolution_note']);
   }
 
   async listAlerts(scope: Scope, filter: AlertFilter, page: Page): Promise<PageResult<StoredAlert>> {
     const limit = pageLimit(page);
-    let q = this.db
-      .selectFrom('alerts')
-      .selectAll()
-      .where(scopeCondition(scope, 'province', 'enterprise_id'));
-    if (filter.enterpriseId !== undefined) q = q.where('enterprise_id', '=', filter.enterpriseId);
-    if (filter.sensorId !== undefined) q = q.where('sensor_id', '=', filter.sensorId);
+    let q = this.alertsWithResolution().where(scopeCondition(scope, 'alerts.province', 'alerts.enterprise_id'));
+    if (filter.enterpriseId !== undefined) q = q.where('alerts.enterprise_id', '=', filter.enterpriseId);
+    if (filter.sensorId !== undefined) q = q.where('alerts.sensor_id', '=', filter.sensorId);
     const levels = levelsOf(filter);
-    if (levels !== null) q = levels.length === 0 ? q.where(sql<SqlBool>`1 = 0`) : q.where('level', 'in', levels);
-    if (filter.ruleId !== undefined) q = q.where('rule_id', '=', filter.ruleId);
-    if (filter.protocol !== undefined) q = q.where('protocol', '=', filter.protocol);
-    if (filter.from !== undefined) q = q.where('ts_ms', '>=', boundMs(filter.from, 'from'));
-    if (filter.to !== undefined) q = q.where('ts_ms', '<', boundMs(filter.to, 'to'));
-    if (filter.drillOnly === true) q = q.where('drill', '=', 1);
-    else if (filter.includeDrill !== true) q = q.where('drill', '=', 0);
-    if (page.cursor !== undefined) q = q.where('uid', '<', decodeCursor(page.cursor));
+    if (levels !== null) {
+      q = levels.length === 0 ? q.where(sql<SqlBool>`1 = 0`) : q.where('alerts.level', 'in', levels);
+    }
+    if (filter.ruleId !== undefined) q = q.where('alerts.rule_id', '=', filter.ruleId);
+    if (filter.protocol !== undefined) q = q.where('alerts.protocol', '=', filter.protocol);
+    if (filter.from !== undefined) q = q.where('alerts.ts_ms', '>=', boundMs(filter.from, 'from'));
+    if (filter.to !== undefined) q = q.where('alerts.ts_ms', '<', boundMs(filter.to, 'to'));
+    if (filter.drillOnly === true) q = q.where('alerts.drill', '=', 1);
+    else if (filter.includeDrill !== true) q = q.where('alerts.drill', '=', 0);
+    if (filter.unresolved === true) q = q.where('res.uid', 'is', null);
+    else if (filter.unresolved === false) q = q.where('res.uid', 'is not', null);
+    if (page.cursor !== undefined) q = q.where('alerts.uid', '<', decodeCursor(page.cursor));
     const rows = await q
-      .orderBy('uid', 'desc')
+      .orderBy('alerts.uid', 'desc')
       .limit(limit + 1)
       .execute();
     return pageOf(
@@ -862,13 +892,111 @@ export class KyselyStore implements CollectorStore {
   }
 
   async getAlert(scope: Scope, uid: string): Promise<StoredAlert | null> {
-    const row = await this.db
-      .selectFrom('alerts')
-      .selectAll()
-      .where('uid', '=', uid)
-      .where(scopeCondition(scope, 'province', 'enterprise_id'))
+    const row = await this.alertsWithResolution()
+      .where('alerts.uid', '=', uid)
+      .where(scopeCondition(scope, 'alerts.province', 'alerts.enterprise_id'))
       .executeTakeFirst();
     return row === undefined ? null : this.toAlert(row);
+  }
+
+  async resolveAlert(scope: Scope, uid: string, by: string, note: string): Promise<StoredAlert | null> {
+    if (typeof by !== 'string' || by.length === 0) throw new StoreInputError('resolvedBy is required');
+    return await withWriteTransaction(this.db, this.backend, async (tx) => {
+      const alert = await tx
+        .selectFrom('alerts')
+        .select(['uid', 'enterprise_id', 'province', 'ts_ms'])
+        .where('uid', '=', uid)
+        .where(scopeCondition(scope, 'province', 'enterprise_id'))
+        .executeTakeFirst();
+      if (alert === undefined) return null;
+      // The first resolution stands: a second call (or a second instance) changes nothing.
+      await tx
+        .insertInto('alert_resolutions')
+        .values({
+          uid: alert.uid,
+          enterprise_id: alert.enterprise_id,
+          province: alert.province,
+          alert_ts_ms: Number(alert.ts_ms),
+          resolved_ms: Date.now(),
+          resolved_by: by,
+          note,
+        })
+        .onConflict((oc) => oc.column('uid').doNothing())
+        .execute();
+      const row = await this.alertsWithResolution(tx).where('alerts.uid', '=', uid).executeTakeFirstOrThrow();
+      return this.toAlert(row);
+    });
+  }
+
+  /**
+   * Alerts grouped by (enterprise, rule, level, resolved, bucket of packet time). Scans the alerts in the time range
+   * (`alerts_ts`/`alerts_enterprise_ts` indexes); used by risk scoring and warning evaluation on bounded windows.
+   */
+  async summarizeAlerts(scope: Scope, query: AlertSummaryQuery): Promise<AlertSummaryRow[]> {
+    const bucketMs = query.bucketMs;
+    if (bucketMs !== undefined && (!Number.isInteger(bucketMs) || bucketMs < 1000)) {
+      throw new StoreInputError('bucketMs must be an integer of at least 1000');
+    }
+    const bucket = bucketMs === undefined ? sql<number>`0` : sql<number>`a.ts_ms - (a.ts_ms % ${sql.lit(bucketMs)})`;
+    const resolved = sql<number>`case when res.uid is null then 0 else 1 end`;
+    let q = this.db
+      .selectFrom('alerts as a')
+      .leftJoin('alert_resolutions as res', 'res.uid', 'a.uid')
+      .select([
+        'a.enterprise_id',
+        'a.province',
+        'a.rule_id',
+        'a.level',
+        sql<string>`max(a.rule_title)`.as('rule_title'),
+        sql<string>`max(a.tags)`.as('tags'),
+        resolved.as('resolved'),
+        bucket.as('bucket'),
+        sql<number>`count(*)`.as('n'),
+        sql<number>`min(a.ts_ms)`.as('first_ms'),
+        sql<number>`max(a.ts_ms)`.as('last_ms'),
+        sql<string>`max(a.uid)`.as('last_uid'),
+      ])
+      .where(scopeCondition(scope, 'a.province', 'a.enterprise_id'));
+    if (query.enterpriseId !== undefined) q = q.where('a.enterprise_id', '=', query.enterpriseId);
+    const levels = levelsOf(query);
+    if (levels !== null) q = levels.length === 0 ? q.where(sql<SqlBool>`1 = 0`) : q.where('a.level', 'in', levels);
+    if (query.ruleIds !== undefined) {
+      q = query.ruleIds.length === 0 ? q.where(sql<SqlBool>`1 = 0`) : q.where('a.rule_id', 'in', query.ruleIds);
+    }
+    if (query.protocol !== undefined) q = q.where('a.protocol', '=', query.protocol);
+    if (query.from !== undefined) q = q.where('a.ts_ms', '>=', boundMs(query.from, 'from'));
+    if (query.to !== undefined) q = q.where('a.ts_ms', '<', boundMs(query.to, 'to'));
+    if (query.drillOnly === true) q = q.where('a.drill', '=', 1);
+    else if (query.includeDrill !== true) q = q.where('a.drill', '=', 0);
+    if (query.unresolved === true) q = q.where('res.uid', 'is', null);
+    else if (query.unresolved === false) q = q.where('res.uid', 'is not', null);
+    q = q.groupBy(['a.enterprise_id', 'a.province', 'a.rule_id', 'a.level']).groupBy(resolved);
+    // A literal in GROUP BY would be read as a column position: group by the bucket only when there is one.
+    if (bucketMs !== undefined) q = q.groupBy(bucket);
+    const rows = await q.execute();
+    return rows
+      .map((r) => ({
+        enterpriseId: r.enterprise_id,
+        province: r.province,
+        ruleId: r.rule_id,
+        ruleTitle: r.rule_title,
+        level: r.level as Level,
+        tags: JSON.parse(r.tags) as string[],
+        resolved: Number(r.resolved) === 1,
+        bucketStart: iso(r.bucket),
+        alerts: Number(r.n),
+        firstTs: iso(r.first_ms),
+        lastTs: iso(r.last_ms),
+        lastUid: r.last_uid,
+      }))
+      .sort(
+        (a, b) =>
+          compare(a.enterpriseId, b.enterpriseId) ||
+          compare(a.bucketStart, b.bucketStart) ||
+          compare(a.ruleId, b.ruleId) ||
+          compare(a.level, b.level) ||
+          Number(a.resolved) - Number(b.resolved),
+      );
   }
 
   /**
@@ -948,6 +1076,299 @@ export class KyselyStore implements CollectorStore {
       record: JSON.parse(r.record) as StoredAsset['record'],
       updatedAt: iso(r.updated_ms),
     }));
+  }
+
+  async listAllAssets(scope: Scope): Promise<StoredAsset[]> {
+    const rows = await this.db
+      .selectFrom('assets')
+      .selectAll()
+      .where(scopeCondition(scope, 'province', 'enterprise_id'))
+      .orderBy('enterprise_id')
+      .orderBy('ip')
+      .execute();
+    return rows.map((r) => ({
+      enterpriseId: r.enterprise_id,
+      ip: r.ip,
+      sensorId: r.sensor_id,
+      role: r.role,
+      firstSeen: iso(r.first_seen_ms),
+      lastSeen: iso(r.last_seen_ms),
+      record: JSON.parse(r.record) as StoredAsset['record'],
+      updatedAt: iso(r.updated_ms),
+    }));
+  }
+
+  // ---- risk scores -----------------------------------------------------------------------------------------------
+
+  async insertRiskScores(scores: RiskScore[]): Promise<number> {
+    if (scores.length === 0) return 0;
+    const rows = scores.map((r) => {
+      checkToken(r.enterpriseId, 'enterprise id');
+      if (!Number.isFinite(r.score) || r.score < 0 || r.score > 100) {
+        throw new StoreInputError(`risk score ${r.score} is outside 0..100`);
+      }
+      const ms = boundMs(r.computedAt, 'computedAt');
+      return {
+        id: uuidv7(ms),
+        enterprise_id: r.enterpriseId,
+        province: r.province,
+        computed_ms: ms,
+        score: r.score,
+        contributions: JSON.stringify(r.contributions),
+      };
+    });
+    return await withWriteTransaction(this.db, this.backend, async (tx) => {
+      for (const chunk of this.chunks(rows)) await tx.insertInto('risk_scores').values(chunk).execute();
+      return rows.length;
+    });
+  }
+
+  private toRisk(row: Row<Database['risk_scores']>): RiskScore {
+    return {
+      enterpriseId: row.enterprise_id,
+      province: row.province,
+      score: Number(row.score),
+      computedAt: iso(row.computed_ms),
+      contributions: JSON.parse(row.contributions) as RiskContribution[],
+    };
+  }
+
+  async latestRiskScores(scope: Scope): Promise<RiskScore[]> {
+    const newest = this.db
+      .selectFrom('risk_scores')
+      .select(['enterprise_id', sql<string>`max(id)`.as('id')])
+      .where(scopeCondition(scope, 'province', 'enterprise_id'))
+      .groupBy('enterprise_id')
+      .as('n');
+    const rows = await this.db
+      .selectFrom('risk_scores as s')
+      .innerJoin(newest, 'n.id', 's.id')
+      .selectAll('s')
+      .execute();
+    return rows.map((r) => this.toRisk(r)).sort((a, b) => b.score - a.score || compare(a.enterpriseId, b.enterpriseId));
+  }
+
+  async riskHistory(scope: Scope, enterpriseId: string, from?: string, to?: string): Promise<RiskScore[]> {
+    let q = this.db
+      .selectFrom('risk_scores')
+      .selectAll()
+      .where('enterprise_id', '=', enterpriseId)
+      .where(scopeCondition(scope, 'province', 'enterprise_id'));
+    if (from !== undefined) q = q.where('computed_ms', '>=', boundMs(from, 'from'));
+    if (to !== undefined) q = q.where('computed_ms', '<', boundMs(to, 'to'));
+    const rows = await q.orderBy('computed_ms').orderBy('id').execute();
+    return rows.map((r) => this.toRisk(r));
+  }
+
+  // ---- warnings --------------------------------------------------------------------------------------------------
+
+  /** Warnings visible to a scope: a province's own; for enterprises, those that target one of them. */
+  private warningScope(scope: Scope): Expression<SqlBool> {
+    if (scope.kind !== 'enterprises') return scopeCondition(scope, 'w.province', 'w.id');
+    if (scope.enterprises.length === 0) return sql<SqlBool>`1 = 0`;
+    return sql<SqlBool>`exists (select 1 from warning_targets t where t.warning_id = w.id and t.enterprise_id in (${sql.join([...scope.enterprises])}))`;
+  }
+
+  private async toWarnings(db: Kysely<Database>, rows: Row<Database['warnings']>[]): Promise<WarningRecord[]> {
+    if (rows.length === 0) return [];
+    const targets = await db
+      .selectFrom('warning_targets')
+      .selectAll()
+      .where(
+        'warning_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .orderBy('warning_id')
+      .orderBy('enterprise_id')
+      .execute();
+    const byWarning = new Map<string, WarningRecord['targets']>();
+    for (const t of targets) {
+      let list = byWarning.get(t.warning_id);
+      if (list === undefined) {
+        list = [];
+        byWarning.set(t.warning_id, list);
+      }
+      list.push({
+        enterpriseId: t.enterprise_id,
+        ackAt: t.ack_ms === null ? null : iso(t.ack_ms),
+        ackBy: t.ack_by,
+        ackNote: t.ack_note,
+      });
+    }
+    return rows.map((r) => ({
+      id: r.id,
+      dedupeKey: r.dedupe_key,
+      ruleId: r.rule_id,
+      title: { zh: r.title_zh, en: r.title_en },
+      description: r.description,
+      level: r.level as WarningRecord['level'],
+      province: r.province,
+      audience: JSON.parse(r.audience) as WarningRecord['audience'],
+      targets: byWarning.get(r.id) ?? [],
+      facts: JSON.parse(r.facts) as WarningRecord['facts'],
+      issuedAt: iso(r.issued_ms),
+      issuedBy: r.issued_by,
+      state: r.state as WarningRecord['state'],
+      closedAt: r.closed_ms === null ? null : iso(r.closed_ms),
+      closedBy: r.closed_by,
+      closeNote: r.close_note,
+      drill: Number(r.drill) === 1,
+    }));
+  }
+
+  private async warningIn(db: Kysely<Database>, scope: Scope, id: string): Promise<WarningRecord | null> {
+    if (!isUuidv7(id)) return null;
+    const row = await db
+      .selectFrom('warnings as w')
+      .selectAll('w')
+      .where('w.id', '=', id)
+      .where(this.warningScope(scope))
+      .executeTakeFirst();
+    if (row === undefined) return null;
+    const [warning] = await this.toWarnings(db, [row]);
+    return warning ?? null;
+  }
+
+  async issueWarning(w: NewWarning): Promise<{ warning: WarningRecord; created: boolean }> {
+    if (!WARNING_LEVELS.includes(w.level)) throw new StoreInputError(`unknown warning level '${w.level}'`);
+    checkToken(w.province, 'province');
+    if (typeof w.dedupeKey !== 'string' || w.dedupeKey.length === 0 || w.dedupeKey.length > 512) {
+      throw new StoreInputError('dedupeKey must be 1-512 characters');
+    }
+    for (const t of w.targets) checkToken(t, 'target enterprise id');
+    const issuedMs = boundMs(w.issuedAt, 'issuedAt');
+    const id = uuidv7(issuedMs);
+    return await withWriteTransaction(this.db, this.backend, async (tx) => {
+      const inserted = await tx
+        .insertInto('warnings')
+        .values({
+          id,
+          dedupe_key: w.dedupeKey,
+          rule_id: w.ruleId,
+          province: w.province,
+          level: w.level,
+          title_zh: w.title.zh,
+          title_en: w.title.en,
+          description: w.description,
+          audience: JSON.stringify(w.audience),
+          facts: JSON.stringify(w.facts),
+          issued_ms: issuedMs,
+          issued_by: w.issuedBy,
+          state: 'issued',
+          closed_ms: null,
+          closed_by: null,
+          close_note: null,
+          drill: w.drill ? 1 : 0,
+        })
+        .onConflict((oc) => oc.column('dedupe_key').doNothing())
+        .returning('id')
+        .execute();
+      const created = inserted.length > 0;
+      if (created) {
+        const targets = [...new Set(w.targets)].sort(compare).map((enterprise) => ({
+          warning_id: id,
+          enterprise_id: enterprise,
+          province: w.province,
+          ack_ms: null,
+          ack_by: null,
+          ack_note: null,
+        }));
+        for (const chunk of this.chunks(targets)) await tx.insertInto('warning_targets').values(chunk).execute();
+      }
+      const row = await tx
+        .selectFrom('warnings')
+        .selectAll()
+        .where('dedupe_key', '=', w.dedupeKey)
+        .executeTakeFirstOrThrow();
+      const [warning] = await this.toWarnings(tx, [row]);
+      if (warning === undefined) throw new Error('issued warning vanished');
+      return { warning, created };
+    });
+  }
+
+  async listWarnings(scope: Scope, filter: WarningFilter, page: Page): Promise<PageResult<WarningRecord>> {
+    const limit = pageLimit(page);
+    let q = this.db.selectFrom('warnings as w').selectAll('w').where(this.warningScope(scope));
+    if (filter.state !== undefined) {
+      if (!WARNING_STATES.includes(filter.state)) throw new StoreInputError(`unknown state '${filter.state}'`);
+      q = q.where('w.state', '=', filter.state);
+    }
+    if (filter.level !== undefined) {
+      if (!WARNING_LEVELS.includes(filter.level)) throw new StoreInputError(`unknown level '${filter.level}'`);
+      q = q.where('w.level', '=', filter.level);
+    }
+    if (filter.ruleId !== undefined) q = q.where('w.rule_id', '=', filter.ruleId);
+    if (filter.from !== undefined) q = q.where('w.issued_ms', '>=', boundMs(filter.from, 'from'));
+    if (filter.to !== undefined) q = q.where('w.issued_ms', '<', boundMs(filter.to, 'to'));
+    if (filter.drillOnly === true) q = q.where('w.drill', '=', 1);
+    else if (filter.includeDrill !== true) q = q.where('w.drill', '=', 0);
+    if (page.cursor !== undefined) q = q.where('w.id', '<', decodeCursor(page.cursor));
+    const rows = await q
+      .orderBy('w.id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    const more = rows.length > limit;
+    const kept = more ? rows.slice(0, limit) : rows;
+    const items = await this.toWarnings(this.db, kept);
+    const last = more ? kept[kept.length - 1] : undefined;
+    return { items, nextCursor: last === undefined ? null : encodeCursor(last.id) };
+  }
+
+  async getWarning(scope: Scope, id: string): Promise<WarningRecord | null> {
+    return await this.warningIn(this.db, scope, id);
+  }
+
+  async ackWarning(
+    scope: Scope,
+    id: string,
+    enterpriseId: string,
+    by: string,
+    note?: string,
+  ): Promise<WarningRecord | null> {
+    if (typeof by !== 'string' || by.length === 0) throw new StoreInputError('ackBy is required');
+    return await withWriteTransaction(this.db, this.backend, async (tx) => {
+      const warning = await this.warningIn(tx, scope, id);
+      if (warning === null) return null;
+      if (!warning.targets.some((t) => t.enterpriseId === enterpriseId)) return null;
+      await tx
+        .updateTable('warning_targets')
+        .set({ ack_ms: Date.now(), ack_by: by, ack_note: note ?? null })
+        .where('warning_id', '=', id)
+        .where('enterprise_id', '=', enterpriseId)
+        .where('ack_ms', 'is', null)
+        .execute();
+      const pending = await tx
+        .selectFrom('warning_targets')
+        .select(sql<number>`count(*)`.as('n'))
+        .where('warning_id', '=', id)
+        .where('ack_ms', 'is', null)
+        .executeTakeFirstOrThrow();
+      if (Number(pending.n) === 0) {
+        await tx
+          .updateTable('warnings')
+          .set({ state: 'acknowledged' })
+          .where('id', '=', id)
+          .where('state', '=', 'issued')
+          .execute();
+      }
+      return await this.warningIn(tx, { kind: 'all' }, id);
+    });
+  }
+
+  async closeWarning(scope: Scope, id: string, by: string, note: string): Promise<WarningRecord | null> {
+    if (typeof by !== 'string' || by.length === 0) throw new StoreInputError('closedBy is required');
+    return await withWriteTransaction(this.db, this.backend, async (tx) => {
+      const warning = await this.warningIn(tx, scope, id);
+      if (warning === null) return null;
+      await tx
+        .updateTable('warnings')
+        .set({ state: 'closed', closed_ms: Date.now(), closed_by: by, close_note: note })
+        .where('id', '=', id)
+        .where('state', '<>', 'closed')
+        .execute();
+      return await this.warningIn(tx, { kind: 'all' }, id);
+    });
   }
 
   async listAssetChanges(scope: Scope, enterpriseId: string, page: Page): Promise<PageResult<StoredAssetChange>> {
@@ -1133,6 +1554,15 @@ export class KyselyStore implements CollectorStore {
       const s = await tx.deleteFrom('stats_reports').where('to_ms', '<', cutoff).executeTakeFirst();
       const t = await tx.deleteFrom('traffic').where('to_ms', '<', cutoff).executeTakeFirst();
       removed += Number(h.numDeletedRows) + Number(s.numDeletedRows) + Number(t.numDeletedRows);
+      // Resolutions go with their alerts; risk history goes, except each enterprise's newest score.
+      const r = await tx.deleteFrom('alert_resolutions').where('alert_ts_ms', '<', cutoff).executeTakeFirst();
+      const newest = tx.selectFrom('risk_scores').select(sql<string>`max(id)`.as('id')).groupBy('enterprise_id');
+      const k = await tx
+        .deleteFrom('risk_scores')
+        .where('computed_ms', '<', cutoff)
+        .where('id', 'not in', newest)
+        .executeTakeFirst();
+      removed += Number(r.numDeletedRows) + Number(k.numDeletedRows);
     });
     return removed;
   }

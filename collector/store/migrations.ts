@@ -226,6 +226,81 @@ export const MIGRATIONS: readonly Migration[] = [
       await s.createIndex('audit_log_action').on('audit_log').columns(['action', 'id']).execute();
     },
   },
+  {
+    version: 2,
+    name: 'alert resolutions, risk score history, warnings and their targets',
+    async up(db, backend) {
+      const s = db.schema;
+      await s
+        .createTable('alert_resolutions')
+        .addColumn('uid', keyType(backend), (c) => c.primaryKey())
+        .addColumn('enterprise_id', 'text', (c) => c.notNull())
+        .addColumn('province', 'text', (c) => c.notNull())
+        .addColumn('alert_ts_ms', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_ms', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_by', 'text', (c) => c.notNull())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .execute();
+      await s.createIndex('alert_resolutions_ts').on('alert_resolutions').column('alert_ts_ms').execute();
+
+      await s
+        .createTable('risk_scores')
+        .addColumn('id', keyType(backend), (c) => c.primaryKey())
+        .addColumn('enterprise_id', 'text', (c) => c.notNull())
+        .addColumn('province', 'text', (c) => c.notNull())
+        .addColumn('computed_ms', 'bigint', (c) => c.notNull())
+        .addColumn('score', backend === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
+        .addColumn('contributions', 'text', (c) => c.notNull())
+        .execute();
+      await s
+        .createIndex('risk_scores_enterprise')
+        .on('risk_scores')
+        .columns(['enterprise_id', 'computed_ms'])
+        .execute();
+      await s.createIndex('risk_scores_province').on('risk_scores').columns(['province', 'computed_ms']).execute();
+
+      await s
+        .createTable('warnings')
+        .addColumn('id', keyType(backend), (c) => c.primaryKey())
+        .addColumn('dedupe_key', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'text', (c) => c.notNull())
+        .addColumn('province', 'text', (c) => c.notNull())
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('title_zh', 'text', (c) => c.notNull())
+        .addColumn('title_en', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('audience', 'text', (c) => c.notNull())
+        .addColumn('facts', 'text', (c) => c.notNull())
+        .addColumn('issued_ms', 'bigint', (c) => c.notNull())
+        .addColumn('issued_by', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('closed_ms', 'bigint')
+        .addColumn('closed_by', 'text')
+        .addColumn('close_note', 'text')
+        .addColumn('drill', 'integer', (c) => c.notNull())
+        .execute();
+      // The idempotency of issuing across collector instances rests on this index.
+      await s.createIndex('warnings_dedupe').on('warnings').column('dedupe_key').unique().execute();
+      await s.createIndex('warnings_province_id').on('warnings').columns(['province', 'id']).execute();
+      await s.createIndex('warnings_issued').on('warnings').column('issued_ms').execute();
+
+      await s
+        .createTable('warning_targets')
+        .addColumn('warning_id', keyType(backend), (c) => c.notNull())
+        .addColumn('enterprise_id', 'text', (c) => c.notNull())
+        .addColumn('province', 'text', (c) => c.notNull())
+        .addColumn('ack_ms', 'bigint')
+        .addColumn('ack_by', 'text')
+        .addColumn('ack_note', 'text')
+        .addPrimaryKeyConstraint('warning_targets_pk', ['warning_id', 'enterprise_id'])
+        .execute();
+      await s
+        .createIndex('warning_targets_enterprise')
+        .on('warning_targets')
+        .columns(['enterprise_id', 'warning_id'])
+        .execute();
+    },
+  },
 ];
 
 /** Applies the migrations not yet recorded; returns the versions it applied (empty when already current). */

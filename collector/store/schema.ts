@@ -157,6 +157,64 @@ export interface AuditLogTable {
   detail: string;
 }
 
+/** One row per resolved alert (migration 2): kept apart so the alerts table and its bulk insert stay unchanged. */
+export interface AlertResolutionsTable {
+  uid: string;
+  enterprise_id: string;
+  province: string;
+  /** Packet time of the alert (retention removes the resolution with the alert). */
+  alert_ts_ms: number;
+  resolved_ms: number;
+  resolved_by: string;
+  note: string;
+}
+
+/** Risk score history (migration 2): one row per computed score. */
+export interface RiskScoresTable {
+  /** UUIDv7: the newest row of an enterprise has the largest id. */
+  id: string;
+  enterprise_id: string;
+  province: string;
+  computed_ms: number;
+  score: number;
+  /** JSON: RiskContribution[]. */
+  contributions: string;
+}
+
+/** Issued warnings (migration 2). */
+export interface WarningsTable {
+  id: string;
+  /** Unique: rule + group + window (issuing is idempotent across instances). */
+  dedupe_key: string;
+  rule_id: string;
+  province: string;
+  level: string;
+  title_zh: string;
+  title_en: string;
+  description: string;
+  /** JSON: WarningAudience. */
+  audience: string;
+  /** JSON: WarningFact[]. */
+  facts: string;
+  issued_ms: number;
+  issued_by: string;
+  state: string;
+  closed_ms: number | null;
+  closed_by: string | null;
+  close_note: string | null;
+  drill: number;
+}
+
+/** The enterprises a warning targets and their acknowledgements (migration 2). */
+export interface WarningTargetsTable {
+  warning_id: string;
+  enterprise_id: string;
+  province: string;
+  ack_ms: number | null;
+  ack_by: string | null;
+  ack_note: string | null;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   name: string;
@@ -176,4 +234,8 @@ export interface Database {
   api_tokens: ApiTokensTable;
   audit_log: AuditLogTable;
   schema_migrations: SchemaMigrationsTable;
+  alert_resolutions: AlertResolutionsTable;
+  risk_scores: RiskScoresTable;
+  warnings: WarningsTable;
+  warning_targets: WarningTargetsTable;
 }

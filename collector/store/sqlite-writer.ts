@@ -13,7 +13,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore } from './kysely-store.ts';
 import type { Database as Tables } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
-import type { IngestMessage } from './types.ts';
+import type { IngestMessage, Scope } from './types.ts';
 
 export interface WriterConfig {
   entry: string;
@@ -33,6 +33,11 @@ export type WriterMethod =
   | 'revokeToken'
   | 'appendAudit'
   | 'applyRetention'
+  | 'resolveAlert'
+  | 'insertRiskScores'
+  | 'issueWarning'
+  | 'ackWarning'
+  | 'closeWarning'
   | 'close';
 
 export interface WriterRequest {
@@ -98,6 +103,22 @@ async function call(request: WriterRequest): Promise<unknown> {
       return await store.appendAudit(a[0] as Parameters<KyselyStore['appendAudit']>[0]);
     case 'applyRetention':
       return await store.applyRetention(a[0] as string);
+    case 'resolveAlert':
+      return await store.resolveAlert(a[0] as Scope, a[1] as string, a[2] as string, a[3] as string);
+    case 'insertRiskScores':
+      return await store.insertRiskScores(a[0] as Parameters<KyselyStore['insertRiskScores']>[0]);
+    case 'issueWarning':
+      return await store.issueWarning(a[0] as Parameters<KyselyStore['issueWarning']>[0]);
+    case 'ackWarning':
+      return await store.ackWarning(
+        a[0] as Scope,
+        a[1] as string,
+        a[2] as string,
+        a[3] as string,
+        a[4] as string | undefined,
+      );
+    case 'closeWarning':
+      return await store.closeWarning(a[0] as Scope, a[1] as string, a[2] as string, a[3] as string);
     case 'close':
       return await store.close();
     default:

@@ -22,20 +22,26 @@ import type {
   AggregateQuery,
   AggregateRow,
   AlertFilter,
+  AlertSummaryQuery,
+  AlertSummaryRow,
   ApiToken,
   AuditEntry,
   CollectorStore,
   Enterprise,
   IngestMessage,
   IngestResult,
+  NewWarning,
   Page,
   PageResult,
+  RiskScore,
   Scope,
   Sensor,
   StoredAlert,
   StoredAsset,
   StoredAssetChange,
   StoreStats,
+  WarningFilter,
+  WarningRecord,
 } from './types.ts';
 
 export interface SqliteStoreOptions {
@@ -196,6 +202,56 @@ export class SqliteStore implements CollectorStore {
 
   async getAlert(scope: Scope, uid: string): Promise<StoredAlert | null> {
     return await this.reader.getAlert(scope, uid);
+  }
+
+  async resolveAlert(scope: Scope, uid: string, by: string, note: string): Promise<StoredAlert | null> {
+    return await this.write('resolveAlert', scope, uid, by, note);
+  }
+
+  async summarizeAlerts(scope: Scope, query: AlertSummaryQuery): Promise<AlertSummaryRow[]> {
+    return await this.reader.summarizeAlerts(scope, query);
+  }
+
+  async listAllAssets(scope: Scope): Promise<StoredAsset[]> {
+    return await this.reader.listAllAssets(scope);
+  }
+
+  async insertRiskScores(scores: RiskScore[]): Promise<number> {
+    return await this.write('insertRiskScores', scores);
+  }
+
+  async latestRiskScores(scope: Scope): Promise<RiskScore[]> {
+    return await this.reader.latestRiskScores(scope);
+  }
+
+  async riskHistory(scope: Scope, enterpriseId: string, from?: string, to?: string): Promise<RiskScore[]> {
+    return await this.reader.riskHistory(scope, enterpriseId, from, to);
+  }
+
+  async issueWarning(w: NewWarning): Promise<{ warning: WarningRecord; created: boolean }> {
+    return await this.write('issueWarning', w);
+  }
+
+  async listWarnings(scope: Scope, filter: WarningFilter, page: Page): Promise<PageResult<WarningRecord>> {
+    return await this.reader.listWarnings(scope, filter, page);
+  }
+
+  async getWarning(scope: Scope, id: string): Promise<WarningRecord | null> {
+    return await this.reader.getWarning(scope, id);
+  }
+
+  async ackWarning(
+    scope: Scope,
+    id: string,
+    enterpriseId: string,
+    by: string,
+    note?: string,
+  ): Promise<WarningRecord | null> {
+    return await this.write('ackWarning', scope, id, enterpriseId, by, note);
+  }
+
+  async closeWarning(scope: Scope, id: string, by: string, note: string): Promise<WarningRecord | null> {
+    return await this.write('closeWarning', scope, id, by, note);
   }
 
   async aggregate(scope: Scope, query: AggregateQuery): Promise<AggregateRow[]> {

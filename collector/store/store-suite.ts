@@ -16,7 +16,16 @@ import {
   message,
   statsItem,
 } from './store-fixtures.ts';
-import type { AggregateBy, CollectorStore, IngestMessage, Level, Scope, StoredAlert } from './types.ts';
+import type {
+  AggregateBy,
+  CollectorStore,
+  IngestMessage,
+  Level,
+  NewWarning,
+  RiskScore,
+  Scope,
+  StoredAlert,
+} from './types.ts';
 import { LEVELS } from './types.ts';
 
 export interface TestDatabase {
@@ -114,7 +123,10 @@ export function describeStoreContract(harness: StoreHarness): void {
         const rows = await db.query<{ version: number; n: number }>(
           'select version, count(*) as n from schema_migrations group by version',
         );
-        expect(rows.map((r) => [Number(r.version), Number(r.n)])).toEqual([[1, 1]]);
+        expect(rows.map((r) => [Number(r.version), Number(r.n)]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+          [1, 1],
+          [2, 1],
+        ]);
         // The instances share the data.
         await register(other);
         expect((await third.listEnterprises({ kind: 'all' })).map((e) => e.id)).toEqual(['entA', 'entB', 'entC']);
@@ -674,6 +686,225 @@ export function describeStoreContract(harness: StoreHarness): void {
       const stats = await store.stats();
       expect(stats).toMatchObject({ alerts: 10, assets: 2, enterprises: 3, sensors: 3 });
       expect(stats.bytes).toBeGreaterThan(0);
+    });
+
+    it('resolves alerts once, within scope, and filters and summarizes by resolution', async () => {
+      await register(store);
+      await store.ingest([
+        message(A, 1, { alerts: alerts(A, 0, 4, { rule: 's7-stop', level: 'critical' }) }),
+        message(A, 2, { alerts: alerts(A, 10, 3, { rule: 'modbus-write', level: 'medium' }) }),
+        message(A, 3, { alerts: alerts(A, 20, 2, { rule: 's7-stop', level: 'critical' }) }, { drill: true }),
+        message(B, 1, { alerts: alerts(B, 0, 2, { rule: 's7-stop', level: 'critical' }) }),
+      ]);
+      const critical = await allAlerts(store, { kind: 'all' }, { enterpriseId: 'entA', level: ['critical'] });
+      expect(critical.length).toBe(4);
+      expect(critical.every((a) => a.resolution === null)).toBe(true);
+      const target = critical[0];
+      if (target === undefined) throw new Error('no alert');
+      // Another enterprise's or province's scope cannot resolve it.
+      expect(await store.resolveAlert({ kind: 'enterprises', enterprises: ['entB'] }, target.uid, 'x', 'n')).toBeNull();
+      expect(await store.resolveAlert({ kind: 'province', province: 'P2' }, target.uid, 'x', 'n')).toBeNull();
+      const resolved = await store.resolveAlert(
+        { kind: 'enterprises', enterprises: ['entA'] },
+        target.uid,
+        'operator-a',
+        '已隔离工程师站',
+      );
+      expect(resolved?.resolution).toMatchObject({ resolvedBy: 'operator-a', note: '已隔离工程师站' });
+      // The first resolution stands.
+      const again = await store.resolveAlert({ kind: 'all' }, target.uid, 'someone-else', 'later');
+      expect(again?.resolution).toEqual(resolved?.resolution);
+      expect((await store.getAlert({ kind: 'all' }, target.uid))?.resolution?.resolvedBy).toBe('operator-a');
+      const unresolved = await allAlerts(store, { kind: 'all' }, { level: ['critical'], unresolved: true });
+      expect(unresolved.map((a) => a.uid).sort()).toEqual(
+        [
+          ...critical.slice(1).map((a) => a.uid),
+          ...(await allAlerts(store, { kind: 'province', province: 'P2' })).map((a) => a.uid),
+        ].sort(),
+      );
+      expect((await allAlerts(store, { kind: 'all' }, { unresolved: false })).map((a) => a.uid)).toEqual([target.uid]);
+      await expect(store.resolveAlert({ kind: 'all' }, target.uid, '', 'n')).rejects.toBeInstanceOf(StoreInputError);
+
+      const summary = await store.summarizeAlerts({ kind: 'province', province: 'P1' }, {});
+      expect(
+        summary.map((r) => [r.enterpriseId, r.ruleId, r.level, r.resolved, r.alerts, r.tags.includes('attack.t0836')]),
+      ).toEqual([
+        ['entA', 'modbus-write', 'medium', false, 3, true],
+        ['entA', 's7-stop', 'critical', false, 3, true],
+        ['entA', 's7-stop', 'critical', true, 1, true],
+      ]);
+      const stop = summary.find((r) => r.ruleId === 's7-stop' && !r.resolved);
+      const openTimes = critical
+        .slice(1)
+        .map((a) => a.ts)
+        .sort();
+      expect(stop?.firstTs).toBe(openTimes[0]);
+      expect(stop?.lastTs).toBe(openTimes[openTimes.length - 1]);
+      expect(stop?.lastUid).toBe(critical.slice(1).sort((a, b) => (a.ts < b.ts ? 1 : -1))[0]?.uid);
+      // Drill only, bucketed per 10 s, and the rule list.
+      const drills = await store.summarizeAlerts({ kind: 'all' }, { drillOnly: true, bucketMs: 10_000 });
+      expect(drills.map((r) => [r.enterpriseId, r.bucketStart, r.alerts])).toEqual([
+        ['entA', new Date(T0 + 20_000).toISOString(), 2],
+      ]);
+      const buckets = await store.summarizeAlerts({ kind: 'all' }, { enterpriseId: 'entA', bucketMs: 2000 });
+      expect(buckets.reduce((n, r) => n + r.alerts, 0)).toBe(7);
+      expect(buckets.filter((r) => r.ruleId === 's7-stop').map((r) => r.bucketStart)).toEqual([
+        new Date(T0).toISOString(),
+        new Date(T0 + 2000).toISOString(),
+        new Date(T0 + 2000).toISOString(),
+      ]);
+      expect(await store.summarizeAlerts({ kind: 'all' }, { ruleIds: [] })).toEqual([]);
+      expect((await store.summarizeAlerts({ kind: 'all' }, { ruleIds: ['modbus-write'] })).length).toBe(1);
+      await expect(store.summarizeAlerts({ kind: 'all' }, { bucketMs: 5 })).rejects.toBeInstanceOf(StoreInputError);
+    });
+
+    it('keeps risk score history: latest per enterprise, history by period, scope, retention keeps the newest', async () => {
+      await register(store);
+      const score = (enterpriseId: string, province: string, ms: number, value: number): RiskScore => ({
+        enterpriseId,
+        province,
+        score: value,
+        computedAt: new Date(ms).toISOString(),
+        contributions: [
+          { factor: 'alerts', points: value, weight: 40, detail: 'x', detailZh: '告警', measure: 1, evidence: [] },
+        ],
+      });
+      expect(
+        await store.insertRiskScores([
+          score('entA', 'P1', T0 - 40 * DAY, 5),
+          score('entA', 'P1', T0, 10),
+          score('entA', 'P1', T0 + HOUR, 42.5),
+          score('entB', 'P2', T0, 7),
+          score('entC', 'P1', T0 - 40 * DAY, 3),
+        ]),
+      ).toBe(5);
+      expect((await store.latestRiskScores({ kind: 'all' })).map((s) => [s.enterpriseId, s.score])).toEqual([
+        ['entA', 42.5],
+        ['entB', 7],
+        ['entC', 3],
+      ]);
+      const [latestA] = await store.latestRiskScores({ kind: 'enterprises', enterprises: ['entA'] });
+      expect(latestA?.contributions[0]?.detailZh).toBe('告警');
+      expect((await store.latestRiskScores({ kind: 'province', province: 'P2' })).map((s) => s.enterpriseId)).toEqual([
+        'entB',
+      ]);
+      const history = await store.riskHistory(
+        { kind: 'all' },
+        'entA',
+        new Date(T0 - DAY).toISOString(),
+        new Date(T0 + DAY).toISOString(),
+      );
+      expect(history.map((s) => s.score)).toEqual([10, 42.5]);
+      expect((await store.riskHistory({ kind: 'all' }, 'entA')).length).toBe(3);
+      expect(await store.riskHistory({ kind: 'province', province: 'P2' }, 'entA')).toEqual([]);
+      await expect(store.insertRiskScores([score('entA', 'P1', T0, 101)])).rejects.toBeInstanceOf(StoreInputError);
+      // Retention drops old history but never an enterprise's newest score (entC has only an old one).
+      expect(await store.applyRetention(new Date(T0 - DAY).toISOString())).toBe(1);
+      expect((await store.riskHistory({ kind: 'all' }, 'entA')).map((s) => s.score)).toEqual([10, 42.5]);
+      expect((await store.riskHistory({ kind: 'all' }, 'entC')).map((s) => s.score)).toEqual([3]);
+    });
+
+    it('issues warnings idempotently across instances, scopes them to targets, and runs the lifecycle', async () => {
+      await register(store);
+      await store.upsertEnterprise(enterprise('entD', 'P1', { city: 'Alpha', industry: 'chemicals' }));
+      const warning = (key: string, over: Partial<NewWarning> = {}): NewWarning => ({
+        dedupeKey: key,
+        ruleId: 'W-SPREAD',
+        title: { zh: '同一技术多家企业出现', en: 'Same technique at several enterprises' },
+        description: 'd',
+        level: 'orange',
+        province: 'P1',
+        audience: { province: 'P1', industries: ['chemicals'] },
+        targets: ['entD', 'entA'],
+        facts: [{ kind: 'alert', enterpriseId: 'entA', text: 't', textZh: '事实', evidence: [], data: { n: 1 } }],
+        issuedAt: new Date(T0).toISOString(),
+        issuedBy: 'evaluator@test',
+        drill: false,
+        ...over,
+      });
+      const other = await db.open();
+      try {
+        const results = await Promise.all([
+          store.issueWarning(warning('W-SPREAD|industry=chemicals|w1')),
+          other.issueWarning(warning('W-SPREAD|industry=chemicals|w1')),
+          store.issueWarning(warning('W-SPREAD|industry=chemicals|w1')),
+        ]);
+        expect(results.filter((r) => r.created).length).toBe(1);
+        expect(new Set(results.map((r) => r.warning.id)).size).toBe(1);
+      } finally {
+        await other.close();
+      }
+      const rows = await db.query<{ n: number }>('select count(*) as n from warnings');
+      expect(Number(rows[0]?.n)).toBe(1);
+      const { warning: w } = await store.issueWarning(warning('W-SPREAD|industry=chemicals|w1'));
+      expect(w).toMatchObject({ state: 'issued', level: 'orange', closedAt: null, drill: false });
+      expect(w.targets.map((t) => [t.enterpriseId, t.ackAt])).toEqual([
+        ['entA', null],
+        ['entD', null],
+      ]);
+      expect(w.facts[0]?.textZh).toBe('事实');
+      const second = await store.issueWarning(
+        warning('W-GRADE|entC|w1', {
+          ruleId: 'W-GRADE',
+          level: 'red',
+          targets: ['entC'],
+          issuedAt: new Date(T0 + HOUR).toISOString(),
+        }),
+      );
+      await store.issueWarning(warning('W-DRILL|entA', { targets: ['entA'], drill: true }));
+      await store.issueWarning(
+        warning('W-P2|entB', { province: 'P2', targets: ['entB'], audience: { province: 'P2' } }),
+      );
+
+      // Scope: an enterprise sees the warnings that target it; a province its own.
+      const ids = async (scope: Scope, filter = {}) =>
+        (await store.listWarnings(scope, filter, {})).items.map((x) => x.ruleId);
+      expect(await ids({ kind: 'enterprises', enterprises: ['entA'] })).toEqual(['W-SPREAD']);
+      expect(await ids({ kind: 'enterprises', enterprises: ['entC'] })).toEqual(['W-GRADE']);
+      expect(await ids({ kind: 'enterprises', enterprises: [] })).toEqual([]);
+      expect(await ids({ kind: 'province', province: 'P1' })).toEqual(['W-GRADE', 'W-SPREAD']);
+      expect(await ids({ kind: 'province', province: 'P1' }, { includeDrill: true })).toEqual([
+        'W-SPREAD',
+        'W-GRADE',
+        'W-SPREAD',
+      ]);
+      expect(await ids({ kind: 'all' }, { drillOnly: true })).toEqual(['W-SPREAD']);
+      expect(await ids({ kind: 'province', province: 'P1' }, { level: 'red' })).toEqual(['W-GRADE']);
+      expect(
+        await ids({ kind: 'all' }, { from: new Date(T0 + 1).toISOString(), to: new Date(T0 + DAY).toISOString() }),
+      ).toEqual(['W-GRADE']);
+      const page1 = await store.listWarnings({ kind: 'all' }, {}, { limit: 2 });
+      const page2 = await store.listWarnings({ kind: 'all' }, {}, { limit: 2, cursor: page1.nextCursor ?? '' });
+      expect([...page1.items, ...page2.items].length).toBe(3);
+      expect(page2.nextCursor).toBeNull();
+      expect(await store.getWarning({ kind: 'enterprises', enterprises: ['entB'] }, w.id)).toBeNull();
+      expect(await store.getWarning({ kind: 'province', province: 'P2' }, w.id)).toBeNull();
+      expect((await store.getWarning({ kind: 'enterprises', enterprises: ['entD'] }, w.id))?.id).toBe(w.id);
+      expect(await store.getWarning({ kind: 'all' }, 'not-a-uid')).toBeNull();
+
+      // Lifecycle: each target acknowledges for itself; a non-target cannot; then the province closes.
+      expect(await store.ackWarning({ kind: 'enterprises', enterprises: ['entC'] }, w.id, 'entC', 'c', 'n')).toBeNull();
+      expect(await store.ackWarning({ kind: 'all' }, w.id, 'entC', 'c')).toBeNull();
+      const a1 = await store.ackWarning({ kind: 'enterprises', enterprises: ['entA'] }, w.id, 'entA', 'tok-a', '收到');
+      expect(a1?.state).toBe('issued');
+      expect(a1?.targets.find((t) => t.enterpriseId === 'entA')).toMatchObject({ ackBy: 'tok-a', ackNote: '收到' });
+      const a1again = await store.ackWarning({ kind: 'all' }, w.id, 'entA', 'someone-else');
+      expect(a1again?.targets.find((t) => t.enterpriseId === 'entA')?.ackBy).toBe('tok-a');
+      expect((await ids({ kind: 'all' }, { state: 'issued' })).length).toBe(3);
+      const a2 = await store.ackWarning({ kind: 'enterprises', enterprises: ['entD'] }, w.id, 'entD', 'tok-d');
+      expect(a2?.state).toBe('acknowledged');
+      expect(a2?.targets.every((t) => t.ackAt !== null)).toBe(true);
+      expect(await ids({ kind: 'all' }, { state: 'acknowledged' })).toEqual(['W-SPREAD']);
+      expect(await store.closeWarning({ kind: 'province', province: 'P2' }, w.id, 'admin', 'x')).toBeNull();
+      const closed = await store.closeWarning({ kind: 'province', province: 'P1' }, w.id, 'admin-p1', '处置完毕');
+      expect(closed).toMatchObject({ state: 'closed', closedBy: 'admin-p1', closeNote: '处置完毕' });
+      const closedAgain = await store.closeWarning({ kind: 'all' }, w.id, 'other', 'y');
+      expect(closedAgain?.closedBy).toBe('admin-p1');
+      expect(closedAgain?.closedAt).toBe(closed?.closedAt);
+      expect((await store.closeWarning({ kind: 'all' }, second.warning.id, 'admin', 'z'))?.state).toBe('closed');
+      await expect(store.issueWarning(warning('bad', { level: 'purple' as 'red' }))).rejects.toBeInstanceOf(
+        StoreInputError,
+      );
     });
   });
 }

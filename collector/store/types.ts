@@ -113,6 +113,15 @@ export interface StoredAlert {
   drill: boolean;
   /** The whole alert event as the sensor sent it (evidence). */
   event: AlertItem;
+  /** Set once the enterprise (or the province admin) resolved it (`resolveAlert`); null while unresolved. */
+  resolution: AlertResolution | null;
+}
+
+export interface AlertResolution {
+  resolvedAt: string;
+  /** Who resolved it: the API token's label/id or the CLI operator. */
+  resolvedBy: string;
+  note: string;
 }
 
 export interface AlertFilter {
@@ -128,6 +137,8 @@ export interface AlertFilter {
   /** Include drill alerts (default false: drills never count in real statistics). */
   includeDrill?: boolean;
   drillOnly?: boolean;
+  /** true: only alerts not yet resolved; false: only resolved ones; absent: both. */
+  unresolved?: boolean;
 }
 
 export interface Page {
@@ -207,6 +218,165 @@ export interface StoreStats {
   sensors: number;
 }
 
+// ---- alert summaries (risk, warnings, bulletins) ------------------------------------------------------------------
+
+/** `summarizeAlerts` filter: an AlertFilter plus a rule list and a time bucket. */
+export interface AlertSummaryQuery extends Omit<AlertFilter, 'sensorId' | 'ruleId'> {
+  /** Only these rules (empty list: nothing). */
+  ruleIds?: string[];
+  /** Bucket width in ms (rows are split per bucket of packet time); absent: one bucket for the whole range. */
+  bucketMs?: number;
+}
+
+/** Alerts grouped by enterprise, rule, level, resolution state and time bucket. */
+export interface AlertSummaryRow {
+  enterpriseId: string;
+  province: string;
+  ruleId: string;
+  ruleTitle: string;
+  level: Level;
+  /** Tags of the rule (ATT&CK `attack.t0843`, …) as the newest alert of the group carried them. */
+  tags: string[];
+  resolved: boolean;
+  /** Start of the bucket (ISO), or of the epoch when not bucketed. */
+  bucketStart: string;
+  /** Alert rows (not the sensors' suppression `count`). */
+  alerts: number;
+  firstTs: string;
+  lastTs: string;
+  /** Uid of the newest alert of the group (evidence reference). */
+  lastUid: string;
+}
+
+// ---- risk ------------------------------------------------------------------------------------------------------
+
+export const RISK_FACTORS = [
+  'alerts',
+  'opcua_unsecured',
+  'plc_many_writers',
+  'vulnerable_firmware',
+  'engineering_outside_window',
+  'sensor_silence',
+] as const;
+export type RiskFactor = (typeof RISK_FACTORS)[number];
+
+/** What a contribution rests on: alerts, assets, sensors or advisories, by id. */
+export interface EvidenceRef {
+  kind: 'alert' | 'asset' | 'sensor' | 'advisory' | 'rule';
+  /** Alert uid, asset ip, sensor id, advisory id or rule id. */
+  id: string;
+  /** Short human text (rule title, advisory title, …). */
+  label?: string;
+}
+
+export interface RiskContribution {
+  factor: RiskFactor;
+  /** Points this factor adds to the score (the contributions of a score sum to it, to 0.01). */
+  points: number;
+  /** The configured weight (maximum points) of the factor. */
+  weight: number;
+  /** What was found, in words (English; zh in `detailZh`). */
+  detail: string;
+  detailZh: string;
+  /** The factor's raw measure before the weight (e.g. decayed alert mass, number of assets). */
+  measure: number;
+  evidence: EvidenceRef[];
+}
+
+export interface RiskScore {
+  enterpriseId: string;
+  province: string;
+  /** 0..100, rounded to 0.01. */
+  score: number;
+  computedAt: string;
+  contributions: RiskContribution[];
+}
+
+// ---- warnings (预警) ---------------------------------------------------------------------------------------------
+
+export const WARNING_LEVELS = ['blue', 'yellow', 'orange', 'red'] as const;
+/** Chinese warning practice: 蓝色 < 黄色 < 橙色 < 红色. */
+export type WarningLevel = (typeof WARNING_LEVELS)[number];
+export const WARNING_LEVEL_ZH: Record<WarningLevel, string> = {
+  blue: '蓝色',
+  yellow: '黄色',
+  orange: '橙色',
+  red: '红色',
+};
+
+export const WARNING_STATES = ['issued', 'acknowledged', 'closed'] as const;
+/** issued → acknowledged (every target acknowledged) → closed (by the province). */
+export type WarningState = (typeof WARNING_STATES)[number];
+
+/** Who a warning is addressed to; `enterprises`/`cities`/`industries` narrow the targets within the province. */
+export interface WarningAudience {
+  province: string;
+  cities?: string[];
+  industries?: string[];
+  enterprises?: string[];
+}
+
+/** One fact that triggered a warning. */
+export interface WarningFact {
+  /** e.g. `alert`, `asset_advisory`, `sensor_silence`, `risk_rise`. */
+  kind: string;
+  enterpriseId: string | null;
+  /** Human summary (English) and zh-CN. */
+  text: string;
+  textZh: string;
+  evidence: EvidenceRef[];
+  data: Record<string, unknown>;
+}
+
+export interface WarningTarget {
+  enterpriseId: string;
+  ackAt: string | null;
+  ackBy: string | null;
+  ackNote: string | null;
+}
+
+export interface WarningRecord {
+  /** UUIDv7 (paging key). */
+  id: string;
+  /** rule + group + window: the unique key that keeps issuing idempotent across instances. */
+  dedupeKey: string;
+  ruleId: string;
+  title: { zh: string; en: string };
+  description: string;
+  level: WarningLevel;
+  province: string;
+  audience: WarningAudience;
+  /** Enterprises resolved from the audience at issue time; each acknowledges for itself. */
+  targets: WarningTarget[];
+  facts: WarningFact[];
+  issuedAt: string;
+  /** `evaluator@<instance>` or the operator. */
+  issuedBy: string;
+  state: WarningState;
+  closedAt: string | null;
+  closedBy: string | null;
+  closeNote: string | null;
+  /** Raised from drill alerts only (never mixed with real ones). */
+  drill: boolean;
+}
+
+/** What the evaluator hands the store to issue. */
+export type NewWarning = Omit<WarningRecord, 'id' | 'state' | 'closedAt' | 'closedBy' | 'closeNote' | 'targets'> & {
+  targets: string[];
+};
+
+export interface WarningFilter {
+  state?: WarningState;
+  level?: WarningLevel;
+  ruleId?: string;
+  /** issuedAt in [from, to). */
+  from?: string;
+  to?: string;
+  /** Include drill warnings (default false). */
+  includeDrill?: boolean;
+  drillOnly?: boolean;
+}
+
 export interface CollectorStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Creates or upgrades the schema (idempotent; safe with several instances starting at once). */
@@ -224,6 +394,13 @@ export interface CollectorStore {
 
   listAlerts(scope: Scope, filter: AlertFilter, page: Page): Promise<PageResult<StoredAlert>>;
   getAlert(scope: Scope, uid: string): Promise<StoredAlert | null>;
+  /**
+   * Marks an alert resolved (first resolution wins; resolving again returns it unchanged). Null when the alert is
+   * not in the scope.
+   */
+  resolveAlert(scope: Scope, uid: string, by: string, note: string): Promise<StoredAlert | null>;
+  /** Alerts grouped by enterprise, rule, level, resolution and optional time bucket (scans alerts, indexed by time). */
+  summarizeAlerts(scope: Scope, query: AlertSummaryQuery): Promise<AlertSummaryRow[]>;
   /** Counts from the hourly rollups (kept at ingest), not by scanning alerts. */
   aggregate(scope: Scope, query: AggregateQuery): Promise<AggregateRow[]>;
 
@@ -234,6 +411,32 @@ export interface CollectorStore {
     scope: Scope,
     filter: { enterpriseId?: string; from?: string; to?: string },
   ): Promise<{ protocol: string; pdus: number }[]>;
+
+  /** Assets of every enterprise in scope (risk, warnings, bulletins), ordered by enterprise and ip. */
+  listAllAssets(scope: Scope): Promise<StoredAsset[]>;
+
+  /** Appends computed scores to the history (one row per score). */
+  insertRiskScores(scores: RiskScore[]): Promise<number>;
+  /** The newest score of each enterprise in scope (ordered by score, highest first). */
+  latestRiskScores(scope: Scope): Promise<RiskScore[]>;
+  /** Scores of one enterprise computed in [from, to) (either bound optional), oldest first. */
+  riskHistory(scope: Scope, enterpriseId: string, from?: string, to?: string): Promise<RiskScore[]>;
+
+  /**
+   * Issues a warning unless one with the same `dedupeKey` exists (unique index): `created` false then, and the
+   * existing record is returned. Safe with several instances evaluating at once.
+   */
+  issueWarning(w: NewWarning): Promise<{ warning: WarningRecord; created: boolean }>;
+  /** Newest first. An enterprise scope sees the warnings it is a target of; a province scope its province's. */
+  listWarnings(scope: Scope, filter: WarningFilter, page: Page): Promise<PageResult<WarningRecord>>;
+  getWarning(scope: Scope, id: string): Promise<WarningRecord | null>;
+  /**
+   * Records `enterpriseId`'s acknowledgement (the first one stands); the state becomes `acknowledged` once every
+   * target has acknowledged. Null when the warning is not in scope or the enterprise is not one of its targets.
+   */
+  ackWarning(scope: Scope, id: string, enterpriseId: string, by: string, note?: string): Promise<WarningRecord | null>;
+  /** Closes a warning (idempotent: a closed one stays as first closed). Null when not in scope. */
+  closeWarning(scope: Scope, id: string, by: string, note: string): Promise<WarningRecord | null>;
 
   createToken(t: Omit<ApiToken, 'id' | 'createdAt' | 'revokedAt'>): Promise<{ token: ApiToken; secret: string }>;
   /** The token whose secret this is (compared by hash), null when unknown or revoked. */

@@ -5,8 +5,14 @@
  * addresses or alert uids. Runs against a real store (scope.test.ts: SQLite, scope.postgres.test.ts: PostgreSQL),
  * seeded through its own ingest.
  */
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BulletinAudience, buildBulletin } from '../../bulletins/build.ts';
+import { BulletinArchive } from '../../bulletins/files.ts';
+import { resolvePeriod } from '../../bulletins/period.ts';
+import { loadRiskConfig } from '../../risk/config.ts';
+import { RiskEngine } from '../../risk/engine.ts';
 import { buildApi } from '../app.ts';
 import {
   A,
@@ -67,6 +73,12 @@ interface RouteCase {
 interface Ctx {
   world: SeededWorld;
   t: TestStore;
+  /** The API's state dir (stored bulletins, signing key). */
+  stateDir: string;
+  /** Bulletins stored for the bulletin cases (storedBulletins). */
+  bulletins?: Record<string, string>;
+  /** Risk scores were computed (riskScores). */
+  riskDone?: boolean;
 }
 
 /** Reads: 200 for every authenticated role. */
@@ -256,7 +268,183 @@ const ROUTES: RouteCase[] = [
     },
     status: adminWrite(200),
   },
+  // Bulletins and evidence packs (issue 9).
+  {
+    name: 'POST /bulletins',
+    request: () => ({ method: 'POST', url: '/api/v1/bulletins', body: { period: 'weekly', from: '2024-05-06' } }),
+    status: provinceOnly(201),
+  },
+  {
+    name: 'POST /bulletins (enterprise)',
+    request: (x) => ({
+      method: 'POST',
+      url: '/api/v1/bulletins',
+      body: { period: 'weekly', from: '2024-05-06', enterprise: x.id },
+    }),
+    status: (who, x) => (isProvince(who) ? (sees(who, x) ? 201 : 404) : 403),
+    mustContain: (x) => [x.id],
+  },
+  {
+    name: 'GET /bulletins',
+    request: async (_x, _who, ctx) => {
+      await storedBulletins(ctx);
+      return { method: 'GET', url: '/api/v1/bulletins' };
+    },
+    status: read,
+    mustContain: (x, ctx) => [ctx.bulletins?.[x.id] ?? 'missing bulletin'],
+  },
+  {
+    name: 'GET /bulletins/:id.:format',
+    request: async (x, _who, ctx) => {
+      const ids = await storedBulletins(ctx);
+      return { method: 'GET', url: `/api/v1/bulletins/${ids[x.id]}.json` };
+    },
+    // An enterprise bulletin: its province's roles, the enterprise itself and its assessor.
+    status: scoped,
+    mustContain: (x) => [x.id, '"alerts.byLevel"'],
+  },
+  {
+    name: 'GET /bulletins/:id.:format (province)',
+    request: async (x, _who, ctx) => {
+      const ids = await storedBulletins(ctx);
+      return { method: 'GET', url: `/api/v1/bulletins/${ids[x.province]}.json` };
+    },
+    // A province bulletin compares enterprises: never shown to an enterprise or an assessor.
+    status: (who, x) => (isProvince(who) && sees(who, x) ? 200 : 404),
+    mustContain: (x) => [x.province, '"alerts.byLevel"'],
+  },
+  {
+    name: 'GET /enterprises/:id/evidence-pack',
+    request: (x) => ({
+      method: 'GET',
+      url: `/api/v1/enterprises/${x.id}/evidence-pack?from=2024-05-01T00:00:00Z&to=2024-05-13T00:00:00Z`,
+    }),
+    status: (who, x) => (who === 'enterprise-a' || who === 'enterprise-b' ? 403 : scoped(who, x)),
+    mustContain: (x) => [x.id, 'manifest'],
+  },
+  // Risk, warnings and alert resolution (issue 9).
+  {
+    name: 'GET /risk',
+    request: async (_x, _who, ctx) => {
+      await riskScores(ctx);
+      return { method: 'GET', url: '/api/v1/risk' };
+    },
+    status: read,
+  },
+  {
+    name: 'GET /risk/:enterprise',
+    request: async (x, _who, ctx) => {
+      await riskScores(ctx);
+      return { method: 'GET', url: `/api/v1/risk/${x.id}` };
+    },
+    status: scoped,
+    mustContain: (x) => [x.id, 'contributions'],
+  },
+  {
+    name: 'GET /risk/rollup',
+    request: async (_x, _who, ctx) => {
+      await riskScores(ctx);
+      return { method: 'GET', url: '/api/v1/risk/rollup?by=city' };
+    },
+    status: provinceOnly(200),
+  },
+  { name: 'GET /warnings', request: () => ({ method: 'GET', url: '/api/v1/warnings' }), status: read },
+  {
+    name: 'GET /warnings/:id',
+    request: async (x, _who, ctx) => ({ method: 'GET', url: `/api/v1/warnings/${await issueWarningFor(ctx, x)}` }),
+    status: scoped,
+    mustContain: (x) => [x.id, '测试预警'],
+  },
+  {
+    name: 'POST /warnings/:id/ack',
+    request: async (x, _who, ctx) => ({
+      method: 'POST',
+      url: `/api/v1/warnings/${await issueWarningFor(ctx, x)}/ack`,
+      body: { note: '收到' },
+    }),
+    status: (who, x) => (who === 'enterprise-a' || who === 'enterprise-b' ? scoped(who, x) : 403),
+    mustContain: (x) => [x.id],
+  },
+  {
+    name: 'POST /warnings/:id/close',
+    request: async (x, _who, ctx) => ({
+      method: 'POST',
+      url: `/api/v1/warnings/${await issueWarningFor(ctx, x)}/close`,
+      body: { note: '已处置' },
+    }),
+    status: adminWrite(200),
+    mustContain: (x) => [x.id],
+  },
+  {
+    name: 'POST /alerts/:uid/resolve',
+    request: (x, _who, ctx) => ({
+      method: 'POST',
+      url: `/api/v1/alerts/${ctx.world.alertUids[x.id]?.[0] ?? 'none'}/resolve`,
+      body: { note: '已处理' },
+    }),
+    status: (who, x) => (who === 'enterprise-a' || who === 'enterprise-b' || isAdmin(who) ? scoped(who, x) : 403),
+    mustContain: (x, ctx) => [ctx.world.alertUids[x.id]?.[0] ?? 'none'],
+  },
 ];
+
+/** Risk scores computed once from the seeded world (the API serves stored scores). */
+async function riskScores(ctx: Ctx): Promise<void> {
+  if (ctx.riskDone) return;
+  await new RiskEngine(ctx.t.store, loadRiskConfig()).recompute({ kind: 'all' });
+  ctx.riskDone = true;
+}
+
+let warningSeq = 0;
+/** A fresh warning targeting x alone (each case acts on its own, so acks and closes do not interfere). */
+async function issueWarningFor(ctx: Ctx, x: EnterpriseFixture): Promise<string> {
+  const { warning } = await ctx.t.store.issueWarning({
+    dedupeKey: `scope|${x.id}|${++warningSeq}`,
+    ruleId: 'scope.test',
+    title: { zh: '测试预警', en: 'Test warning' },
+    description: 'scope test',
+    level: 'yellow',
+    province: x.province,
+    audience: { province: x.province, enterprises: [x.id] },
+    targets: [x.id],
+    facts: [],
+    issuedAt: new Date().toISOString(),
+    issuedBy: 'scope-suite',
+    drill: false,
+  });
+  return warning.id;
+}
+
+function isProvince(who: Caller): boolean {
+  return who === 'admin' || who === 'analyst' || who === 'admin-other' || who === 'analyst-other';
+}
+
+/** Province roles only (bulletin generation). */
+function provinceOnly(ok: number) {
+  return (who: Caller) => (isProvince(who) ? ok : 403);
+}
+
+/** Stores (once) an enterprise bulletin for A and B and a province bulletin per province; ids by enterprise/province. */
+async function storedBulletins(ctx: Ctx): Promise<Record<string, string>> {
+  if (ctx.bulletins) return ctx.bulletins;
+  const archive = new BulletinArchive(ctx.stateDir);
+  const ids: Record<string, string> = {};
+  const audiences: [string, BulletinAudience][] = [
+    [A.id, { province: A.province, enterprise: A.id }],
+    [B.id, { province: B.province, enterprise: B.id }],
+    [A.province, { province: A.province }],
+    [C.province, { province: C.province }],
+  ];
+  for (const [key, audience] of audiences) {
+    const data = await buildBulletin(ctx.t.store, {
+      audience,
+      period: resolvePeriod('weekly', { from: '2024-05-06' }),
+    });
+    await archive.save(data, ['json']);
+    ids[key] = data.id;
+  }
+  ctx.bulletins = ids;
+  return ids;
+}
 
 /** Everything that identifies an enterprise's data in a response. */
 function fingerprints(e: EnterpriseFixture, world: SeededWorld): string[] {
@@ -269,11 +457,17 @@ export function describeScopeRules(backend: string, open: () => Promise<TestStor
     let t: TestStore;
     let world: SeededWorld;
     let app: FastifyInstance;
+    let ctx: Ctx;
 
     beforeAll(async () => {
       t = await open();
       world = await seedWorld(t.store);
-      app = await buildApi({ store: t.store, rateLimit: { max: 100_000, timeWindowMs: 60_000 } });
+      ctx = { world, t, stateDir: join(t.dir, 'state') };
+      app = await buildApi({
+        store: t.store,
+        rateLimit: { max: 100_000, timeWindowMs: 60_000 },
+        stateDir: ctx.stateDir,
+      });
     });
     afterAll(async () => {
       await app?.close();
@@ -297,7 +491,6 @@ export function describeScopeRules(backend: string, open: () => Promise<TestStor
     });
 
     it.each(cases)('$label', async ({ route, x, who }) => {
-      const ctx = { world, t };
       const req = await route.request(x, who, ctx);
       const headers: Record<string, string> = who === 'none' ? {} : bearer(world.tokens[who].secret);
       if (req.csv !== undefined) headers['content-type'] = 'text/csv';
