@@ -28,6 +28,7 @@ export default defineConfig({
       'rules/**/*.test.ts',
       'collector/**/*.test.ts',
       'deploy/**/*.test.ts',
+      'lab/**/*.test.ts',
       'tests/**/*.test.ts',
     ],
     testTimeout: 120_000,
