@@ -56,6 +56,11 @@ export interface IngestOptions {
   batch?: number;
   /** How long a partial batch waits for more messages (ms, default 20). */
   lingerMs?: number;
+  /**
+   * Batches being written at once (default 4). Writes are idempotent and acked per batch, so order does not matter;
+   * several in flight let the store group them into one commit (one fsync) instead of waiting for each in turn.
+   */
+  concurrency?: number;
   /** Delay before a failed write is retried (ms, default 1000). */
   retryDelayMs?: number;
   log?: (line: string) => void;
@@ -81,7 +86,7 @@ export class IngestConsumer {
   private messages: { stop(): void } | null = null;
   private loop: Promise<void> | null = null;
   private pending: { m: JsMsg; envelope: IngestEnvelope }[] = [];
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly inflight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private readonly log: (line: string) => void;
   private readonly batchSize: number;
@@ -101,7 +106,7 @@ export class IngestConsumer {
       this.options.stream ?? STREAM_NAME,
       this.options.consumer ?? COLLECTOR_CONSUMER,
     );
-    const messages = await consumer.consume({ max_messages: this.batchSize * 2 });
+    const messages = await consumer.consume({ max_messages: this.batchSize * (this.options.concurrency ?? 4) * 2 });
     this.messages = messages;
     this.loop = (async () => {
       for await (const m of messages) {
@@ -119,6 +124,7 @@ export class IngestConsumer {
     this.messages?.stop();
     await this.loop?.catch(() => undefined);
     await this.flush();
+    await Promise.all(this.inflight);
   }
 
   private accept(m: JsMsg): void {
@@ -166,44 +172,51 @@ export class IngestConsumer {
     m.term();
   }
 
-  /** Writes what is pending in one transaction, then acks it (serialised: one batch at a time). */
-  private flush(): Promise<void> {
+  /**
+   * Writes what is pending as one batch, then acks it. Up to `concurrency` batches are in flight; at the limit this
+   * waits for one to finish (which is how a slow store slows the pull down).
+   */
+  private async flush(): Promise<void> {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    this.flushing = this.flushing.then(async () => {
-      const batch = this.pending;
-      if (batch.length === 0) return;
+    while (this.inflight.size >= (this.options.concurrency ?? 4)) await Promise.race(this.inflight);
+    const batch = this.pending;
+    if (batch.length > 0) {
       this.pending = [];
-      let refused: number[] = [];
-      try {
-        const result = await this.handler.handleBatch(batch.map((b) => b.envelope));
-        refused = result?.refused ?? [];
-      } catch (err) {
-        this.stats.handlerErrors++;
-        this.log(`store failed, ${batch.length} messages will be redelivered: ${(err as Error).message}`);
-        for (const b of batch) b.m.nak(this.options.retryDelayMs ?? 1000);
+      const write = this.write(batch).finally(() => this.inflight.delete(write));
+      this.inflight.add(write);
+    }
+    if (this.stopped) await Promise.all(this.inflight);
+  }
+
+  private async write(batch: { m: JsMsg; envelope: IngestEnvelope }[]): Promise<void> {
+    let refused: number[] = [];
+    try {
+      const result = await this.handler.handleBatch(batch.map((b) => b.envelope));
+      refused = result?.refused ?? [];
+    } catch (err) {
+      this.stats.handlerErrors++;
+      this.log(`store failed, ${batch.length} messages will be redelivered: ${(err as Error).message}`);
+      for (const b of batch) b.m.nak(this.options.retryDelayMs ?? 1000);
+      return;
+    }
+    this.stats.batches++;
+    const refusedSet = new Set(refused);
+    const acks: Promise<unknown>[] = [];
+    batch.forEach((b, i) => {
+      if (refusedSet.has(i)) {
+        this.reject(b.m, 'registry_mismatch', 'sensor registered to another enterprise', b.envelope.message);
         return;
       }
-      this.stats.batches++;
-      const refusedSet = new Set(refused);
-      const acks: Promise<unknown>[] = [];
-      batch.forEach((b, i) => {
-        if (refusedSet.has(i)) {
-          const s = b.envelope.message;
-          this.reject(b.m, 'registry_mismatch', `sensor registered to another enterprise`, s);
-          return;
-        }
-        this.stats.accepted++;
-        const t = b.envelope.meta.storedAtMs;
-        if (this.stats.lastStoredAtMs === null || t > this.stats.lastStoredAtMs) this.stats.lastStoredAtMs = t;
-        // Acked after the durable write: a crash between the two redelivers the message, and the store's writes
-        // are idempotent by item id, so the second delivery changes nothing.
-        acks.push(b.m.ackAck().catch(() => b.m.ack()));
-      });
-      await Promise.all(acks);
+      this.stats.accepted++;
+      const t = b.envelope.meta.storedAtMs;
+      if (this.stats.lastStoredAtMs === null || t > this.stats.lastStoredAtMs) this.stats.lastStoredAtMs = t;
+      // Acked after the durable write: a crash between the two redelivers the message, and the store's writes
+      // are idempotent by item id, so the second delivery changes nothing.
+      acks.push(b.m.ackAck().catch(() => b.m.ack()));
     });
-    return this.flushing;
+    await Promise.all(acks);
   }
 }

@@ -203,7 +203,7 @@ describe('dashboard in Chromium', () => {
     expect(page.url()).toContain(`#/e/${GZ.id}`);
     expect(await page.textContent('h1')).toBe(GZ.name);
     const nav = await page.$$eval('nav.primary-nav a', (as) => as.map((a) => a.textContent));
-    expect(nav).toEqual(['本企业', '告警', '探针状态']);
+    expect(nav).toEqual(['本企业', '告警', '预警', '探针状态']);
     const own = await uidsOf(GZ.id);
     const shown = await page.$$eval('a[data-uid]', (as) => as.map((a) => a.getAttribute('data-uid')));
     expect(shown.length).toBe(Math.min(50, own.length));
@@ -488,7 +488,7 @@ describe('dashboard in Chromium', () => {
     // Tab order from the top: skip link, the main navigation, the tools, then the page.
     await focusTop(page);
     const order: string[] = [];
-    for (let i = 0; i < 9; i++) {
+    for (let i = 0; i < 11; i++) {
       await page.keyboard.press('Tab');
       order.push(
         await page.evaluate(() => {
@@ -500,11 +500,11 @@ describe('dashboard in Chromium', () => {
       );
     }
     expect(order[0]).toBe('a:跳到主要内容');
-    expect(order.slice(1, 5)).toEqual(['a:全省总览', 'a:企业', 'a:告警', 'a:探针状态']);
-    expect(order[5]?.startsWith('select#lang')).toBe(true);
-    expect(order[6]?.startsWith('select#tz')).toBe(true);
-    expect(order[7]).toBe('button:退出登录');
-    expect(order[8]?.startsWith('select#period')).toBe(true);
+    expect(order.slice(1, 7)).toEqual(['a:全省总览', 'a:企业', 'a:告警', 'a:预警', 'a:通报', 'a:探针状态']);
+    expect(order[7]?.startsWith('select#lang')).toBe(true);
+    expect(order[8]?.startsWith('select#tz')).toBe(true);
+    expect(order[9]).toBe('button:退出登录');
+    expect(order[10]?.startsWith('select#period')).toBe(true);
     // The skip link is visible when focused and moves focus to the content.
     await focusTop(page);
     await page.keyboard.press('Tab');
@@ -573,7 +573,7 @@ describe('dashboard in Chromium', () => {
     await settled(page);
     expect(await page.textContent('h1')).toBe('Province overview');
     const nav = await page.$$eval('nav.primary-nav a', (as) => as.map((a) => a.textContent));
-    expect(nav).toEqual(['Province overview', 'Enterprises', 'Alerts', 'Sensor health']);
+    expect(nav).toEqual(['Province overview', 'Enterprises', 'Alerts', 'Warnings', 'Bulletins', 'Sensor health']);
     // No Chinese left in the interface itself (enterprise names, cities and token labels are data, kept as
     // registered; the language menu names each language in itself).
     const chrome = await page.$$eval('nav, .live, h1, h2, th, label, footer, .badge, dt, button', (els) =>

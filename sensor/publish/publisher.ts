@@ -95,6 +95,8 @@ export class Publisher {
   private readonly subjects: Record<MessageKind, string>;
   private readonly batches: Record<MessageKind, OpenBatch>;
   private readonly writes = new Set<Promise<unknown>>();
+  /** Publishes in progress (their ack handling includes the outbox's file deletion and state write). */
+  private readonly sends = new Set<Promise<void>>();
   private pendingWriteBytes = 0;
   private inFlight = 0;
   private backoffMs = 0;
@@ -188,7 +190,11 @@ export class Publisher {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       await Promise.all([...this.writes]);
-      if (this.outbox.depth === 0 && this.writes.size === 0) return true;
+      if (this.outbox.depth === 0 && this.writes.size === 0) {
+        // Acked: let the ack handling (file deletion, state write) finish before saying so.
+        await Promise.all([...this.sends]);
+        return true;
+      }
       this.pump();
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(200, Math.max(1, deadline - Date.now())));
@@ -206,6 +212,7 @@ export class Publisher {
     this.flush();
     await Promise.all([...this.writes]);
     this.stopped = true;
+    await Promise.all([...this.sends]);
     if (this.lingerTimer) clearInterval(this.lingerTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.lingerTimer = null;
@@ -300,7 +307,10 @@ export class Publisher {
     }
     const free = this.window - this.inFlight;
     if (free <= 0) return;
-    for (const entry of this.outbox.take(free)) void this.send(entry);
+    for (const entry of this.outbox.take(free)) {
+      const send = this.send(entry).finally(() => this.sends.delete(send));
+      this.sends.add(send);
+    }
     if (this.inFlight === 0) this.wakeIdle();
   }
 

@@ -69,3 +69,47 @@ export async function apiRequest<T>(
 export function apiGet<T>(path: string, query?: Query): Promise<T> {
   return apiRequest<T>('GET', path, query);
 }
+
+export function apiPost<T>(path: string, body: unknown): Promise<T> {
+  return apiRequest<T>('POST', path, undefined, undefined, body);
+}
+
+/**
+ * Fetches a file the API serves (a bulletin, an evidence pack) with the session's token, as a Blob. The API needs
+ * the bearer header, so files cannot be plain links; the page saves the Blob with a temporary object URL instead.
+ */
+export async function apiFile(path: string, query?: Query): Promise<Blob> {
+  const token = getState().token ?? '';
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}${queryString(query)}`, {
+      headers: { authorization: `Bearer ${token}` },
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiFailure(0, 'network', 'network error');
+  }
+  if (!res.ok) {
+    let code = 'error';
+    try {
+      code = ((await res.json()) as { error?: { code?: string } }).error?.code ?? code;
+    } catch {
+      // not JSON
+    }
+    if (res.status === 401) setState({ token: null, me: null });
+    throw new ApiFailure(res.status, code, res.statusText);
+  }
+  return await res.blob();
+}
+
+/** Saves a Blob as a download named `filename` (an object URL and a transient `<a download>`). */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

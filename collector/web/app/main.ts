@@ -13,11 +13,14 @@ import { LANGS, type MsgKey, t } from './i18n.ts';
 import { startLive, stopLive } from './live-client.ts';
 import { AlertPage } from './pages/alert.ts';
 import { AlertsPage } from './pages/alerts.ts';
+import { BulletinsPage } from './pages/bulletins.ts';
 import { EnterprisePage } from './pages/enterprise.ts';
 import { EnterprisesPage } from './pages/enterprises.ts';
 import { OverviewPage } from './pages/overview.ts';
 import { SensorsPage } from './pages/sensors.ts';
 import { SignInPage } from './pages/signin.ts';
+import { WarningPage, WarningsPage } from './pages/warnings.ts';
+import { PackPage, WorkspacePage } from './pages/workspace.ts';
 import { href, navigate, type Route, useRoute } from './router.ts';
 import { getState, setState, useAppState } from './store.ts';
 import type { Me, Role } from './types.ts';
@@ -55,7 +58,10 @@ function navFor(me: Me): NavItem[] {
       match: 'enterprises',
     });
   }
+  if (me.token.role === 'assessor') items.push({ to: href(['workspace']), label: 'nav.workspace', match: 'workspace' });
   items.push({ to: href(['alerts']), label: 'nav.alerts', match: 'alerts' });
+  items.push({ to: href(['warnings']), label: 'nav.warnings', match: 'warnings' });
+  if (isProvince(me)) items.push({ to: href(['bulletins']), label: 'nav.bulletins', match: 'bulletins' });
   items.push({ to: href(['sensors']), label: 'nav.sensors', match: 'sensors' });
   return items;
 }
@@ -88,6 +94,16 @@ function Page(props: { route: Route; me: Me }) {
       return second ? h(AlertPage, { uid: second }) : h(Refused, { text: t('error.notFound') });
     case 'sensors':
       return h(SensorsPage, null);
+    case 'warnings':
+      return h(WarningsPage, { route: props.route });
+    case 'warning':
+      return second ? h(WarningPage, { id: second }) : h(Refused, { text: t('error.notFound') });
+    case 'bulletins':
+      return h(BulletinsPage, null);
+    case 'workspace':
+      return h(WorkspacePage, null);
+    case 'pack':
+      return second ? h(PackPage, { id: second }) : h(Refused, { text: t('error.notFound') });
     default:
       return h(Refused, { text: t('error.noPage') });
   }

@@ -47,3 +47,13 @@ describe('palette contrast (WCAG 2.x, text ≥ 4.5:1)', () => {
     expect(contrast('#1b1f24', '#fff4d6')).toBeGreaterThanOrEqual(4.5);
   });
 });
+
+describe('warning level colours', () => {
+  it('badge text is readable on each warning level, and styles.css matches palette.ts', async () => {
+    const { WARNING_COLORS } = await import('./palette.ts');
+    for (const [level, { bg, fg }] of Object.entries(WARNING_COLORS)) {
+      expect(contrast(fg, bg), level).toBeGreaterThanOrEqual(4.5);
+      expect(cssVar(`w-${level}`), level).toBe(bg);
+    }
+  });
+});

@@ -19,6 +19,17 @@ export const LEVEL_COLORS: Record<Level, string> = {
   critical: '#7a0c2e',
 };
 
+/**
+ * Warning (预警) levels in the colours Chinese warning practice uses, dark enough (or, for yellow, light enough under
+ * dark text) that the badge text reaches 4.5:1; the badge always carries the level's name too, never colour alone.
+ */
+export const WARNING_COLORS: Record<'blue' | 'yellow' | 'orange' | 'red', { bg: string; fg: string }> = {
+  blue: { bg: '#1d5fa8', fg: '#ffffff' },
+  yellow: { bg: '#f5c400', fg: '#1b1f24' },
+  orange: { bg: '#a84300', fg: '#ffffff' },
+  red: { bg: '#b3121b', fg: '#ffffff' },
+};
+
 /** Series colours for charts with several categories, in order. */
 export const SERIES = ['#0b57a4', '#8a4b00', '#2f6b2f', '#7a2f8f', '#b0311b', '#00656b', '#5b4b00', '#4a5360'];
 

@@ -163,3 +163,91 @@ export interface AggregateRow {
   key: string;
   count: number;
 }
+
+export interface EvidenceRef {
+  kind: string;
+  id: string;
+  label?: string;
+}
+
+export interface RiskContribution {
+  factor: string;
+  points: number;
+  weight: number;
+  measure: number;
+  detail: string;
+  detailZh: string;
+  evidence: EvidenceRef[];
+}
+
+export interface RiskScore {
+  enterpriseId: string;
+  province: string;
+  score: number;
+  computedAt: string;
+  contributions: RiskContribution[];
+}
+
+export const WARNING_LEVELS = ['blue', 'yellow', 'orange', 'red'] as const;
+export type WarningLevel = (typeof WARNING_LEVELS)[number];
+export const WARNING_STATES = ['issued', 'acknowledged', 'closed'] as const;
+export type WarningState = (typeof WARNING_STATES)[number];
+
+export interface WarningFact {
+  kind: string;
+  enterpriseId: string | null;
+  text: string;
+  textZh: string;
+  evidence: EvidenceRef[];
+}
+
+export interface Warning {
+  id: string;
+  ruleId: string;
+  title: { zh: string; en: string };
+  description: string;
+  level: WarningLevel;
+  province: string;
+  audience: { province: string; cities?: string[]; industries?: string[]; enterprises?: string[] };
+  targets: { enterpriseId: string; ackAt: string | null; ackBy: string | null; ackNote: string | null }[];
+  facts: WarningFact[];
+  issuedAt: string;
+  issuedBy: string;
+  state: WarningState;
+  closedAt: string | null;
+  closedBy: string | null;
+  closeNote: string | null;
+  drill: boolean;
+}
+
+export const BULLETIN_PERIODS = ['daily', 'weekly', 'monthly', 'custom'] as const;
+export type BulletinPeriod = (typeof BULLETIN_PERIODS)[number];
+
+export interface BulletinSummary {
+  id: string;
+  lang: string;
+  drill: boolean;
+  audience: { province: string; city?: string; industry?: string; enterprise?: string };
+  period: { kind: string; from: string; to: string };
+  generatedAt: string;
+  links: { json: string; md: string; html: string; pdf: string };
+}
+
+/** The signed evidence pack as one JSON file (docs/evidence-packs.md). */
+export interface PackBundle {
+  format: string;
+  manifest: string;
+  signature: string;
+  files: Record<string, string>;
+}
+
+export interface GradingFlag {
+  rule: string;
+  title: { zh: string; en: string };
+  declaredGrade: 1 | 2 | 3;
+  suggestedGrade: 1 | 2 | 3 | null;
+  declaredClass: string;
+  suggestedClass: string | null;
+  observed: { zh: string; en: string };
+  evidence: EvidenceRef[];
+}

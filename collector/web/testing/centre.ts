@@ -26,8 +26,10 @@ import { SHARED_PCAPS } from '../../../tests/support/paths.ts';
 import { buildApi } from '../../api/app.ts';
 import { IngestConsumer } from '../../ingest/consumer.ts';
 import { StoreIngestHandler } from '../../ingest/handler.ts';
+import { loadRiskConfig } from '../../risk/config.ts';
+import { RiskEngine } from '../../risk/engine.ts';
 import { openStore } from '../../store/open.ts';
-import type { CollectorStore, EnterpriseClass, Role } from '../../store/types.ts';
+import type { CollectorStore, EnterpriseClass, Role, WarningRecord } from '../../store/types.ts';
 import { type RegisterWebOptions, registerWeb } from '../plugin.ts';
 
 export interface CentreEnterprise {
@@ -109,6 +111,8 @@ export interface Centre {
   api: FastifyInstance;
   web: FastifyInstance;
   tokens: Record<TokenName, string>;
+  /** Warnings seeded after the first ingest: `gz` (red, to gz-chem-01), `gd` (orange, whole gd), `js` (to nj). */
+  warnings: Record<'gz' | 'gd' | 'js', WarningRecord>;
   /** Replays captures through a real sensor of `enterprise` (publish → JetStream → ingest → store). */
   publish(enterprise: CentreEnterprise, captures: string[], sensorId?: string): Promise<void>;
   /** Resolves when the ingest consumer has written everything published so far. */
@@ -209,7 +213,17 @@ export async function startCentre(web: Omit<RegisterWebOptions, 'store'> = {}): 
     for (const e of ENTERPRISES) await publish(e, e.captures);
     await settle();
 
-    const api = await buildApi({ store, rateLimit: { max: 100_000, timeWindowMs: 60_000 } });
+    // Risk scores from what the sensors delivered (the collector's periodic job, run once here).
+    const risk = new RiskEngine(store, loadRiskConfig());
+    await risk.recompute({ kind: 'all' });
+    const warnings = await seedWarnings(store);
+
+    const api = await buildApi({
+      store,
+      rateLimit: { max: 100_000, timeWindowMs: 60_000 },
+      stateDir: join(dir, 'state'),
+      risk,
+    });
     const webApp = Fastify();
     await registerWeb(webApp, { store, ...web });
     await webApp.ready();
@@ -232,6 +246,7 @@ export async function startCentre(web: Omit<RegisterWebOptions, 'store'> = {}): 
       api,
       web: webApp,
       tokens,
+      warnings,
       publish,
       settle,
       async close() {
@@ -255,4 +270,61 @@ export async function startCentre(web: Omit<RegisterWebOptions, 'store'> = {}): 
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Issues three warnings through the store, as the evaluator would, each resting on real alerts the sensors produced:
+ * a red one to gz-chem-01 (its high/critical alerts), an orange one to every gd enterprise, one to nj-water-04 (js).
+ */
+async function seedWarnings(store: CollectorStore): Promise<Record<'gz' | 'gd' | 'js', WarningRecord>> {
+  const alertFacts = async (enterpriseId: string) => {
+    const page = await store.listAlerts({ kind: 'all' }, { enterpriseId, minLevel: 'high' }, { limit: 3 });
+    return page.items.map((a) => ({
+      kind: 'alert',
+      enterpriseId,
+      text: `${a.ruleTitle} (${a.level}) from ${a.clientIp} to ${a.serverIp}`,
+      textZh: `${a.ruleTitle}（${a.level}）：${a.clientIp} → ${a.serverIp}`,
+      evidence: [{ kind: 'alert' as const, id: a.uid, label: a.ruleTitle }],
+      data: { count: a.count },
+    }));
+  };
+  const base = { description: '', issuedBy: 'evaluator@test-centre', drill: false };
+  const now = Date.now();
+  const gz = await store.issueWarning({
+    ...base,
+    dedupeKey: 'plc-control-burst:gz-chem-01:w1',
+    ruleId: 'plc-control-burst',
+    title: { zh: 'PLC 控制命令异常集中', en: 'Burst of PLC control commands' },
+    level: 'red',
+    province: 'gd',
+    audience: { province: 'gd', enterprises: ['gz-chem-01'] },
+    targets: ['gz-chem-01'],
+    facts: await alertFacts('gz-chem-01'),
+    issuedAt: new Date(now - 3_600_000).toISOString(),
+  });
+  const gd = await store.issueWarning({
+    ...base,
+    dedupeKey: 'province-high-alerts:gd:w1',
+    ruleId: 'province-high-alerts',
+    title: { zh: '全省高危告警增多', en: 'More high-level alerts across the province' },
+    level: 'orange',
+    province: 'gd',
+    audience: { province: 'gd' },
+    targets: ['gz-chem-01', 'sz-power-02', 'fs-mfg-03'],
+    facts: [...(await alertFacts('gz-chem-01')), ...(await alertFacts('sz-power-02'))],
+    issuedAt: new Date(now - 1_800_000).toISOString(),
+  });
+  const js = await store.issueWarning({
+    ...base,
+    dedupeKey: 'plc-control-burst:nj-water-04:w1',
+    ruleId: 'plc-control-burst',
+    title: { zh: '南京水务 PLC 写入异常', en: 'Unusual PLC writes at the Nanjing water works' },
+    level: 'yellow',
+    province: 'js',
+    audience: { province: 'js', enterprises: ['nj-water-04'] },
+    targets: ['nj-water-04'],
+    facts: await alertFacts('nj-water-04'),
+    issuedAt: new Date(now - 600_000).toISOString(),
+  });
+  return { gz: gz.warning, gd: gd.warning, js: js.warning };
 }

@@ -15,6 +15,7 @@ import { Card, show, useAsync } from '../ui.ts';
 import { AlertsView } from './alerts.ts';
 import { AssetList } from './assets.ts';
 import { CommunicationMap } from './map.ts';
+import { RiskPanel } from './risk.ts';
 import { SensorTable } from './sensors.ts';
 
 export const TABS = ['alerts', 'assets', 'map', 'sensors'] as const;
@@ -57,6 +58,7 @@ function EnterpriseBody(props: { e: Enterprise; tab: Tab; route: Route }) {
       h('div', null, h('dt', null, t('enterprise.class')), h('dd', null, className(e, app.lang))),
       h('div', null, h('dt', null, t('enterprise.grade')), h('dd', null, gradeName(e.grade))),
     ),
+    h(RiskPanel, { enterpriseId: e.id }),
     h(
       'nav',
       { class: 'tabs', 'aria-label': t('enterprise.sections') },

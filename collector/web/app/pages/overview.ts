@@ -16,6 +16,8 @@ import { href } from '../router.ts';
 import { useAppState } from '../store.ts';
 import { type AggregateRow, type Alert, LEVELS, type Sensor } from '../types.ts';
 import { Card, Field, LevelBadge, levelName, show, Table, useAsync } from '../ui.ts';
+import { TopRiskCard } from './risk.ts';
+import { WarningsInForce } from './warnings.ts';
 
 export const PERIODS = ['all', '30d', '7d', '24h'] as const;
 export type Period = (typeof PERIODS)[number];
@@ -94,6 +96,8 @@ export function OverviewPage() {
     h(
       'div',
       { class: 'grid' },
+      h(TopRiskCard, null),
+      h(WarningsInForce, null),
       h(
         Card,
         { title: t('overview.overTime'), wide: true, testId: 'chart-over-time' },

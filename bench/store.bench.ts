@@ -1,0 +1,191 @@
+/**
+ * `npm run -s bench:store`: the collector's sustained ingest from JetStream into the durable store, and the latency
+ * of the main queries on the filled store, for SQLite and PostgreSQL (issue 8 §7).
+ *
+ * Input: real alerts (the bundled rules on the bundled sample capture, with their evidence events), repeated with
+ * fresh ids over `--enterprises` enterprises (one sensor each) up to `--alerts N`, plus one asset record per
+ * enterprise. They are published into a real nats-server's JetStream first (not timed), then the collector's own
+ * ingest path — IngestConsumer (validation, batching) → StoreIngestHandler → store, ack after the durable write —
+ * drains the stream while the clock runs. Then, on the filled store, `--queries` timed calls (p50/p95) of:
+ * an enterprise's latest 50 alerts, its inventory, and the province's alert counts by day.
+ *
+ *   npm run -s bench:store [-- --alerts 10000000 --enterprises 2000 --backends sqlite,postgres]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { IngestConsumer } from '../collector/ingest/consumer.ts';
+import { StoreIngestHandler } from '../collector/ingest/handler.ts';
+import { openStore } from '../collector/store/open.ts';
+import type { CollectorStore } from '../collector/store/types.ts';
+import type { AlertEvent } from '../protocols/wire/events.ts';
+import { messageId, subjectFor } from '../protocols/wire/messages.ts';
+import { loadRules } from '../rules/loader.ts';
+import { alertEvent } from '../sensor/alerts.ts';
+import { analyseFile } from '../sensor/analyse-file.ts';
+import { createStreams } from '../tests/support/jetstream.ts';
+import { startNatsServer } from '../tests/support/nats-server.ts';
+import { startPostgres } from '../tests/support/postgres.ts';
+
+const { values } = parseArgs({
+  options: {
+    alerts: { type: 'string', default: '10000000' },
+    enterprises: { type: 'string', default: '2000' },
+    backends: { type: 'string', default: 'sqlite,postgres' },
+    queries: { type: 'string', default: '200' },
+    'per-message': { type: 'string', default: '500' },
+  },
+});
+const N = Number(values.alerts);
+const E = Number(values.enterprises);
+const PER_MESSAGE = Number(values['per-message']);
+const QUERIES = Number(values.queries);
+
+const sample: AlertEvent[] = [];
+const loaded = await loadRules([]);
+await analyseFile(join(import.meta.dirname, '../samples/plant-sample.pcap'), {
+  sensorId: 's',
+  rules: loaded.set,
+  events: { emit() {} },
+  alerts: { alert: (a) => sample.push(alertEvent(a, 's')) },
+});
+
+const enc = new TextEncoder();
+const ent = (i: number) => `e${String(i).padStart(4, '0')}`;
+
+/** Publishes N alerts (PER_MESSAGE per message, enterprises round-robin) and one asset per enterprise. */
+async function fill(url: string): Promise<number> {
+  const nc = await connect({ servers: url });
+  const js = jetstream(nc);
+  const seqs = new Map<string, number>();
+  let messages = 0;
+  const inflight = new Set<Promise<unknown>>();
+  const send = async (subject: string, body: Uint8Array, id: string) => {
+    const p = js.publish(subject, body, { msgID: id, timeout: 30_000 });
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+    messages++;
+    if (inflight.size >= 256) await Promise.race(inflight);
+  };
+  const header = (e: string, kind: string, seq: number) =>
+    `{"v":1,"kind":"${kind}","province":"gd","enterprise":"${e}","sensor":"${e}s","seq":${seq},"sentAt":"${new Date().toISOString()}","items":[`;
+  let n = 0;
+  for (let m = 0; n < N; m++) {
+    const e = ent(m % E);
+    const seq = (seqs.get(e) ?? 0) + 1;
+    seqs.set(e, seq);
+    const items: string[] = [];
+    for (let k = 0; k < PER_MESSAGE && n < N; k++, n++) {
+      const a = sample[n % sample.length] as AlertEvent;
+      items.push(JSON.stringify({ ...a, sensor: `${e}s`, id: `${a.id}#${n}` }));
+    }
+    await send(
+      subjectFor({ province: 'gd', enterprise: e, sensor: `${e}s` }, 'alert'),
+      enc.encode(`${header(e, 'alert', seq)}${items.join(',')}]}`),
+      messageId(`${e}s`, seq),
+    );
+  }
+  for (let i = 0; i < E; i++) {
+    const e = ent(i);
+    const seq = (seqs.get(e) ?? 0) + 1;
+    const asset = {
+      asset: {
+        ip: `10.${Math.floor(i / 250)}.${i % 250}.10`,
+        role: 'plc',
+        firstSeen: '2026-11-24T00:00:00.000000Z',
+        lastSeen: '2026-11-24T00:00:00.000000Z',
+        identity: {},
+      },
+      changes: [],
+    };
+    await send(
+      subjectFor({ province: 'gd', enterprise: e, sensor: `${e}s` }, 'asset'),
+      enc.encode(`${header(e, 'asset', seq)}${JSON.stringify(asset)}]}`),
+      messageId(`${e}s`, seq),
+    );
+  }
+  await Promise.all(inflight);
+  await nc.close();
+  return messages;
+}
+
+async function ingest(url: string, store: CollectorStore, messages: number): Promise<{ sec: number; cpu: number }> {
+  const nc = await connect({ servers: url });
+  const consumer = new IngestConsumer(jetstream(nc), new StoreIngestHandler(store), { log: () => undefined });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await consumer.start();
+  while (consumer.stats.accepted < messages) {
+    if (consumer.stats.handlerErrors > 0) throw new Error('store errors during ingest');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const sec = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(cpu0);
+  await consumer.stop();
+  await nc.close();
+  return { sec, cpu: (c.user + c.system) / 1e6 };
+}
+
+async function latency(fn: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < QUERIES; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round((times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0) * 100) / 100;
+  return { p50: at(0.5), p95: at(0.95) };
+}
+
+const results: Record<string, unknown>[] = [];
+for (const backend of (values.backends ?? '').split(',').filter(Boolean)) {
+  const dir = mkdtempSync(join(tmpdir(), 'otwatch-storebench-'));
+  const nats = await startNatsServer({ config: 'max_payload: 1048576' });
+  const pg = backend === 'postgres' ? await startPostgres() : null;
+  try {
+    await createStreams(nats.url);
+    const jsm = await connect({ servers: nats.url }).then(async (nc) => {
+      const m = await jetstreamManager(nc);
+      return { m, nc };
+    });
+    const url = pg ? await pg.createDatabase() : `sqlite:${join(dir, 'c.db')}`;
+    const store = await openStore(url);
+    const t0 = performance.now();
+    const messages = await fill(nats.url);
+    const fillSec = (performance.now() - t0) / 1000;
+    process.stderr.write(`${backend}: ${N} alerts in ${messages} messages published in ${fillSec.toFixed(1)} s\n`);
+    const { sec, cpu } = await ingest(nats.url, store, messages);
+    const stats = await store.stats();
+    if (stats.alerts !== N) throw new Error(`${backend}: ${stats.alerts} alerts stored, expected ${N}`);
+    const scope = { kind: 'all' } as const;
+    let k = 0;
+    const latest = await latency(() => store.listAlerts(scope, { enterpriseId: ent(k++ % E) }, { limit: 50 }));
+    const inventory = await latency(() => store.listAssets(scope, ent(k++ % E)));
+    const daily = await latency(() => store.aggregate({ kind: 'province', province: 'gd' }, { by: 'day' }));
+    const row = {
+      backend,
+      alerts: N,
+      enterprises: E,
+      ingestAlertsPerSec: Math.round(N / sec),
+      ingestAlertsPerCpuSec: Math.round(N / cpu),
+      storeMB: Math.round(stats.bytes / 1e6),
+      latestAlertsMs: latest,
+      inventoryMs: inventory,
+      dailyAggregateMs: daily,
+    };
+    results.push(row);
+    process.stderr.write(`${JSON.stringify(row)}\n`);
+    await store.close();
+    await jsm.nc.close();
+  } finally {
+    await nats.dispose();
+    await pg?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+process.stdout.write(`${JSON.stringify({ results, target: { ingestAlertsPerSec: 20_000, p95Ms: 50 } }, null, 2)}\n`);
