@@ -109,7 +109,18 @@ async function main(): Promise<number> {
     const port = await portOrFree(Number(values.port ?? 8080));
     const collector = spawn(
       process.execPath,
-      ['bin/otcollector.js', 'serve', '--nats', nats.url, '--store', storeUrl, '--port', String(port)],
+      [
+        'bin/otcollector.js',
+        'serve',
+        '--nats',
+        nats.url,
+        '--store',
+        storeUrl,
+        '--port',
+        String(port),
+        '--evaluate-interval',
+        '10',
+      ],
       { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     children.push(collector);
