@@ -15,7 +15,18 @@
  * dropped. Every drop is counted per kind (messages and items) for the next health report.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MESSAGE_KINDS, type MessageKind } from '../../protocols/wire/messages.ts';
@@ -268,7 +279,10 @@ export class Outbox {
     entry.acked = true;
     this.forget(entry);
     this.stats_.acked++;
-    await this.persistFloor(entry.seq);
+    // Before the file of the highest sequence ever assigned disappears, the state file records it: after a restart
+    // the sequence must continue above it, or new messages would reuse ids JetStream still remembers as duplicates.
+    // If that write fails the file stays: re-sent after a restart, it is deduplicated, never a reused id.
+    if (entry.seq > this.persistedSeq && !this.writeStateSync()) return;
     await unlink(join(this.dir, fileName(entry))).catch(() => undefined);
   }
 
@@ -370,35 +384,27 @@ export class Outbox {
   }
 
   /**
-   * Before the file of the highest sequence ever assigned disappears, the state file records it: after a restart the
-   * sequence must continue above it, or new messages would reuse ids JetStream still remembers as duplicates.
+   * The one writer of `state.json` (sequence floor, drop counts), synchronous so two writes can never interleave
+   * and an older snapshot never lands over a newer one. It is small and rare: drops, health reports, and the ack of
+   * the newest message. False when it could not be written (directory gone or full); the next write tries again.
    */
-  private async persistFloor(seq: number): Promise<void> {
-    if (seq <= this.persistedSeq) return;
-    const floor = this.nextSeq - 1;
-    const tmp = join(this.dir, `.state.${randomBytes(4).toString('hex')}.tmp`);
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(this.stateText(floor));
-      if (this.fsync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, join(this.dir, STATE_FILE));
-    if (floor > this.persistedSeq) this.persistedSeq = floor;
-  }
-
-  /** Synchronous state write for the rare events (drops, reports) that must not be lost to a crash. */
-  private writeStateSync(): void {
+  private writeStateSync(): boolean {
     const floor = this.nextSeq - 1;
     const tmp = join(this.dir, `.state.${randomBytes(4).toString('hex')}.tmp`);
     try {
-      writeFileSync(tmp, this.stateText(floor), { mode: 0o600 });
+      const fd = openSync(tmp, 'w', 0o600);
+      try {
+        writeSync(fd, this.stateText(floor));
+        if (this.fsync) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(tmp, join(this.dir, STATE_FILE));
       if (floor > this.persistedSeq) this.persistedSeq = floor;
+      return true;
     } catch {
-      // The directory is gone or full: counts stay in memory and the next write tries again.
       rmSync(tmp, { force: true });
+      return false;
     }
   }
 

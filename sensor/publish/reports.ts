@@ -99,9 +99,9 @@ export interface HealthInputs {
   capture: CaptureStats | null;
   /** Packets and bytes of inputs already finished (read mode, several files). */
   earlier: { packets: number; bytes: number; drops: number; flowsEvicted: number; parse: HealthItem['parse'] };
+  /** Its `dropped` counts both the outbox's overflow and sealed messages the disk could not take in time. */
   outbox: OutboxStats;
-  /** Drops per kind since the start (outbox overflow plus disk backlog), and since the previous report. */
-  dropped: OutboxStats['dropped'];
+  /** Drops not yet told in a health report. */
   droppedSinceLast: OutboxStats['dropped'];
   publisher: PublisherStats;
   rulesLoaded: number;
@@ -131,7 +131,7 @@ export function buildHealth(i: HealthInputs): HealthItem {
       depthMessages: i.outbox.depthMessages,
       depthBytes: i.outbox.depthBytes,
       capBytes: i.outbox.maxBytes,
-      dropped: i.dropped,
+      dropped: i.outbox.dropped,
       droppedSinceLast: i.droppedSinceLast,
       published: i.publisher.published,
       acked: i.publisher.acked,

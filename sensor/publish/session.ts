@@ -218,7 +218,6 @@ export class PublishSession {
     const droppedSinceLast = this.outbox.unreportedDrops();
     this.outbox.markReported(droppedSinceLast);
     const outbox = this.outbox.stats();
-    const dropped = outbox.dropped;
     this.publisher.add(
       'health',
       buildHealth({
@@ -229,7 +228,6 @@ export class PublishSession {
         capture: input?.capture() ?? null,
         earlier: this.earlier,
         outbox,
-        dropped,
         droppedSinceLast,
         publisher,
         rulesLoaded: this.rulesLoaded,
