@@ -15,14 +15,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { IngestConsumer } from '../collector/ingest/consumer.ts';
+import { IngestConsumer, type IngestHandler } from '../collector/ingest/consumer.ts';
 import { StoreIngestHandler } from '../collector/ingest/handler.ts';
 import { openStore } from '../collector/store/open.ts';
 import type { CollectorStore } from '../collector/store/types.ts';
 import type { AlertEvent } from '../protocols/wire/events.ts';
 import { messageId, subjectFor } from '../protocols/wire/messages.ts';
+import { STREAM_NAME } from '../protocols/wire/streams.ts';
 import { loadRules } from '../rules/loader.ts';
 import { alertEvent } from '../sensor/alerts.ts';
 import { analyseFile } from '../sensor/analyse-file.ts';
@@ -37,6 +38,8 @@ const { values } = parseArgs({
     backends: { type: 'string', default: 'sqlite,postgres' },
     queries: { type: 'string', default: '200' },
     'per-message': { type: 'string', default: '500' },
+    /** Also time the same pull, validation and acks with a handler that stores nothing (the path without the store). */
+    'no-store': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.alerts);
@@ -112,9 +115,30 @@ async function fill(url: string): Promise<number> {
   return messages;
 }
 
-async function ingest(url: string, store: CollectorStore, messages: number): Promise<{ sec: number; cpu: number }> {
+async function ingest(
+  url: string,
+  store: CollectorStore | null,
+  messages: number,
+): Promise<{ sec: number; cpu: number }> {
   const nc = await connect({ servers: url });
-  const consumer = new IngestConsumer(jetstream(nc), new StoreIngestHandler(store), { log: () => undefined });
+  let consumerName: string | undefined;
+  if (store === null) {
+    // A second durable consumer over the same (limits-retention) stream: the same messages, nothing stored.
+    consumerName = 'bench-nostore';
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.add(STREAM_NAME, {
+      durable_name: consumerName,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      max_ack_pending: 20_000,
+    });
+  }
+  const handler: IngestHandler =
+    store === null ? { handleBatch: async () => ({ refused: [] }) } : new StoreIngestHandler(store);
+  const consumer = new IngestConsumer(jetstream(nc), handler, {
+    log: () => undefined,
+    ...(consumerName === undefined ? {} : { consumer: consumerName }),
+  });
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await consumer.start();
@@ -159,6 +183,12 @@ for (const backend of (values.backends ?? '').split(',').filter(Boolean)) {
     const messages = await fill(nats.url);
     const fillSec = (performance.now() - t0) / 1000;
     process.stderr.write(`${backend}: ${N} alerts in ${messages} messages published in ${fillSec.toFixed(1)} s\n`);
+    const noStore = values['no-store'] === true ? await ingest(nats.url, null, messages) : null;
+    if (noStore !== null) {
+      process.stderr.write(
+        `${backend}: without the store ${Math.round(N / noStore.sec)} alerts/s, ${Math.round(N / noStore.cpu)} per cpu-s\n`,
+      );
+    }
     const { sec, cpu } = await ingest(nats.url, store, messages);
     const stats = await store.stats();
     if (stats.alerts !== N) throw new Error(`${backend}: ${stats.alerts} alerts stored, expected ${N}`);

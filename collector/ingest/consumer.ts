@@ -54,6 +54,14 @@ export interface IngestOptions {
   consumer?: string;
   /** Messages per store transaction at most (default 200). */
   batch?: number;
+  /**
+   * Items (alerts, assets, reports) per batch at most (default 4000; a message is never split). A sensor packs
+   * hundreds of alerts into one message: without this bound one batch could hold 100k alerts, and the validation of
+   * the next batch would wait for its whole write instead of overlapping with it.
+   */
+  batchItems?: number;
+  /** Bytes requested from the server per pull (default 32 MiB; at least the largest message, 1 MiB). */
+  pullBytes?: number;
   /** How long a partial batch waits for more messages (ms, default 20). */
   lingerMs?: number;
   /**
@@ -86,10 +94,12 @@ export class IngestConsumer {
   private messages: { stop(): void } | null = null;
   private loop: Promise<void> | null = null;
   private pending: { m: JsMsg; envelope: IngestEnvelope }[] = [];
+  private pendingItems = 0;
   private readonly inflight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private readonly log: (line: string) => void;
   private readonly batchSize: number;
+  private readonly batchItems: number;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -98,6 +108,7 @@ export class IngestConsumer {
   ) {
     this.log = options.log ?? ((line) => process.stderr.write(`otcollector: ${line}\n`));
     this.batchSize = options.batch ?? 200;
+    this.batchItems = options.batchItems ?? 4000;
   }
 
   /** Starts pulling (returns once the consumer is bound); `stop()` ends it. */
@@ -106,14 +117,17 @@ export class IngestConsumer {
       this.options.stream ?? STREAM_NAME,
       this.options.consumer ?? COLLECTOR_CONSUMER,
     );
-    const messages = await consumer.consume({ max_messages: this.batchSize * (this.options.concurrency ?? 4) * 2 });
+    // Pull by bytes, not by message count: sensor messages reach 1 MiB each, and a count-based pull of a few thousand
+    // of them asked the server for gigabytes at once. While the store was busy the client fell behind, the server
+    // cut it off as a slow consumer, and ingest stalled until it reconnected and the unacked messages came back.
+    const messages = await consumer.consume({ max_bytes: this.options.pullBytes ?? 32 * 1024 * 1024 });
     this.messages = messages;
     this.loop = (async () => {
       for await (const m of messages) {
         if (this.stopped) break;
         this.accept(m);
         // Backpressure: while the store is behind, stop taking messages (they stay unacked on the server).
-        if (this.pending.length >= this.batchSize) await this.flush();
+        if (this.pending.length >= this.batchSize || this.pendingItems >= this.batchItems) await this.flush();
       }
     })();
   }
@@ -135,6 +149,7 @@ export class IngestConsumer {
       this.reject(m, result.reason, result.detail, result.subject);
       return;
     }
+    this.pendingItems += result.message.items.length;
     this.pending.push({
       m,
       envelope: {
@@ -185,6 +200,7 @@ export class IngestConsumer {
     const batch = this.pending;
     if (batch.length > 0) {
       this.pending = [];
+      this.pendingItems = 0;
       const write = this.write(batch).finally(() => this.inflight.delete(write));
       this.inflight.add(write);
     }

@@ -19,8 +19,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { SUBJECT_TOKEN } from '../../protocols/wire/messages.ts';
 import { RegistryConflictError, StoreInputError } from './errors.ts';
+import {
+  type PendingAlert,
+  type PendingChange,
+  type PreparedIngest,
+  prepareIngest,
+  type SensorUpdate,
+} from './ingest-rows.ts';
 import { runMigrations } from './migrations.ts';
-import type { AlertsTable, AssetChangesTable, Database } from './schema.ts';
+import type { AlertsTable, Database } from './schema.ts';
+import type { SqliteRowWriter } from './sqlite-rows.ts';
 import { type Backend, withWriteTransaction } from './transaction.ts';
 import {
   type AggregateQuery,
@@ -63,6 +71,8 @@ export interface KyselyStoreOptions {
   retentionChunk?: number;
   /** Called by `close()` to release the connection(s) (default: `db.destroy()`). */
   onClose?: () => Promise<void>;
+  /** SQLite writer only: prepared statements for the per-alert writes of ingest (sqlite-rows.ts). */
+  sqliteRows?: SqliteRowWriter;
 }
 
 export const ROLES: readonly Role[] = ['province-admin', 'province-analyst', 'enterprise', 'assessor'];
@@ -116,23 +126,6 @@ interface ResolutionColumns {
   resolution_note?: string | null;
 }
 
-interface PendingAlert {
-  request: number;
-  row: Row<AlertsTable>;
-}
-
-interface PendingChange {
-  request: number;
-  row: Row<AssetChangesTable>;
-}
-
-interface SensorUpdate {
-  maxSeq: number;
-  health: string | null;
-  healthMs: number;
-  seenMs: number;
-}
-
 function emptyResult(): IngestResult {
   return {
     alertsInserted: 0,
@@ -143,12 +136,6 @@ function emptyResult(): IngestResult {
     statsStored: 0,
     unregistered: 0,
   };
-}
-
-/** Milliseconds of an ISO time, or `fallback` when it does not parse (the original text stays in the evidence). */
-function timeMs(iso: string, fallback: number): number {
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms : fallback;
 }
 
 function iso(ms: number | string | bigint): string {
@@ -235,6 +222,7 @@ function hashSecret(secret: string): string {
 export class KyselyStore implements CollectorStore {
   private readonly maxParams: number;
   private readonly retentionChunk: number;
+  private readonly sqliteRows: SqliteRowWriter | null;
   private readonly onClose: () => Promise<void>;
 
   constructor(
@@ -245,6 +233,7 @@ export class KyselyStore implements CollectorStore {
     this.maxParams = options.maxParams ?? 30_000;
     this.retentionChunk = options.retentionChunk ?? 5000;
     this.onClose = options.onClose ?? (() => db.destroy());
+    this.sqliteRows = options.sqliteRows ?? null;
   }
 
   async migrate(): Promise<void> {
@@ -309,17 +298,19 @@ export class KyselyStore implements CollectorStore {
    * groups the calls that queued up while the previous commit ran.
    */
   async ingestMany(requests: IngestMessage[][]): Promise<IngestResult[]> {
-    return await withWriteTransaction(this.db, this.backend, (tx) => this.ingestIn(tx, requests));
+    return await this.ingestPrepared(prepareIngest(requests, Date.now()));
   }
 
-  private async ingestIn(tx: Kysely<Database>, requests: IngestMessage[][]): Promise<IngestResult[]> {
-    const results = requests.map(emptyResult);
-    const now = Date.now();
+  /** Writes rows built by `prepareIngest` in one transaction; one result per ingest call they came from. */
+  async ingestPrepared(prepared: PreparedIngest): Promise<IngestResult[]> {
+    return await withWriteTransaction(this.db, this.backend, (tx) => this.writePrepared(tx, prepared));
+  }
 
-    const sensorIds = new Set<string>();
-    for (const messages of requests) for (const m of messages) sensorIds.add(m.sensor);
+  private async writePrepared(tx: Kysely<Database>, p: PreparedIngest): Promise<IngestResult[]> {
+    const results = Array.from({ length: p.requests }, emptyResult);
+
     const owner = new Map<string, string>();
-    const ids = [...sensorIds];
+    const ids = [...new Set(p.senders.map((s) => s.sensor))];
     for (let i = 0; i < ids.length; i += 1000) {
       const rows = await tx
         .selectFrom('sensors')
@@ -328,154 +319,48 @@ export class KyselyStore implements CollectorStore {
         .execute();
       for (const r of rows) owner.set(r.id, r.enterprise_id);
     }
-
-    const alerts: PendingAlert[] = [];
-    const changes: PendingChange[] = [];
-    const assets = new Map<string, Row<Database['assets']>>();
-    const health: Row<Database['sensor_health']>[] = [];
-    const healthRequest: number[] = [];
-    const reports: Row<Database['stats_reports']>[] = [];
-    const reportRequest: number[] = [];
-    const traffic: Row<Database['traffic']>[] = [];
-    const sensorUpdates = new Map<string, SensorUpdate>();
-
-    requests.forEach((messages, request) => {
-      const result = results[request] ?? emptyResult();
-      for (const m of messages) {
-        const registered = owner.get(m.sensor) === m.enterprise;
-        if (!registered) result.unregistered++;
-        const receivedMs = timeMs(m.receivedAt, now);
-        const drill = m.drill ? 1 : 0;
-        let update: SensorUpdate | undefined;
-        if (registered) {
-          update = sensorUpdates.get(m.sensor);
-          if (update === undefined) {
-            update = { maxSeq: m.seq, health: null, healthMs: -1, seenMs: receivedMs };
-            sensorUpdates.set(m.sensor, update);
-          } else if (m.seq > update.maxSeq) update.maxSeq = m.seq;
-        }
-
-        for (const a of m.alerts ?? []) {
-          const rule = a.alert.rule;
-          alerts.push({
-            request,
-            row: {
-              uid: uuidv7(now),
-              event_id: a.id,
-              enterprise_id: m.enterprise,
-              sensor_id: m.sensor,
-              province: m.province,
-              ts_ms: timeMs(a.ts, receivedMs),
-              received_ms: receivedMs,
-              rule_id: rule.id,
-              rule_title: rule.title,
-              level: rule.level,
-              tags: JSON.stringify(rule.tags),
-              protocol: a.proto,
-              client_ip: a.client.ip,
-              server_ip: a.server.ip,
-              server_port: a.server.port,
-              count: a.alert.count,
-              drill,
-              event: JSON.stringify(a),
-            },
-          });
-        }
-
-        for (const item of m.assets ?? []) {
-          result.assetsUpserted++;
-          const record = item.asset;
-          const firstMs = timeMs(record.firstSeen, receivedMs);
-          const lastMs = timeMs(record.lastSeen, receivedMs);
-          const key = `${m.enterprise}\u0000${record.ip}`;
-          const seen = assets.get(key);
-          if (seen === undefined || lastMs >= seen.last_seen_ms) {
-            assets.set(key, {
-              enterprise_id: m.enterprise,
-              ip: record.ip,
-              province: m.province,
-              sensor_id: m.sensor,
-              role: record.role,
-              first_seen_ms: seen === undefined ? firstMs : Math.min(firstMs, seen.first_seen_ms),
-              last_seen_ms: lastMs,
-              record: JSON.stringify(record),
-              updated_ms: now,
-            });
-          } else if (firstMs < seen.first_seen_ms) seen.first_seen_ms = firstMs;
-          for (const c of item.changes) {
-            changes.push({
-              request,
-              row: {
-                uid: uuidv7(now),
-                event_id: c.id,
-                enterprise_id: m.enterprise,
-                sensor_id: m.sensor,
-                province: m.province,
-                ip: c.asset.ip,
-                change: c.asset.change,
-                ts_ms: timeMs(c.ts, receivedMs),
-                event: JSON.stringify(c),
-              },
-            });
-          }
-        }
-
-        for (const h of m.health ?? []) {
-          const tsMs = timeMs(h.ts, receivedMs);
-          const report = JSON.stringify(h);
-          health.push({
-            sensor_id: m.sensor,
-            ts_ms: tsMs,
-            enterprise_id: m.enterprise,
-            province: m.province,
-            received_ms: receivedMs,
-            report,
-          });
-          healthRequest.push(request);
-          if (update !== undefined && tsMs > update.healthMs) {
-            update.health = report;
-            update.healthMs = tsMs;
-            update.seenMs = receivedMs;
-          }
-        }
-
-        for (const s of m.stats ?? []) {
-          const fromMs = timeMs(s.from, receivedMs);
-          const toMs = timeMs(s.to, receivedMs);
-          reports.push({
-            sensor_id: m.sensor,
-            from_ms: fromMs,
-            to_ms: toMs,
-            enterprise_id: m.enterprise,
-            province: m.province,
-            packets: s.packets,
-            bytes: s.bytes,
-            drill,
-            protocols: JSON.stringify(s.protocols),
-          });
-          reportRequest.push(request);
-          for (const [protocol, p] of Object.entries(s.protocols)) {
-            traffic.push({
-              sensor_id: m.sensor,
-              from_ms: fromMs,
-              protocol,
-              to_ms: toMs,
-              enterprise_id: m.enterprise,
-              province: m.province,
-              pdus: p.pdus,
-              drill,
-            });
-          }
-        }
-      }
+    for (const s of p.senders) {
+      const result = results[s.request];
+      if (result !== undefined && owner.get(s.sensor) !== s.enterprise) result.unregistered++;
+    }
+    p.assetsPerRequest.forEach((n, i) => {
+      const result = results[i];
+      if (result !== undefined) result.assetsUpserted += n;
     });
 
-    await this.insertAlerts(tx, alerts, results);
+    // One row per (enterprise, address): the newest report (a tie takes the later one) with the earliest firstSeen.
+    const assets = new Map<string, Row<Database['assets']>>();
+    for (const row of p.assets) {
+      const key = `${row.enterprise_id}\u0000${row.ip}`;
+      const seen = assets.get(key);
+      if (seen === undefined || row.last_seen_ms >= seen.last_seen_ms) {
+        assets.set(key, {
+          ...row,
+          first_seen_ms: seen === undefined ? row.first_seen_ms : Math.min(row.first_seen_ms, seen.first_seen_ms),
+        });
+      } else if (row.first_seen_ms < seen.first_seen_ms) seen.first_seen_ms = row.first_seen_ms;
+    }
+
+    await this.insertAlerts(tx, p.alerts, results);
     await this.upsertAssets(tx, [...assets.values()]);
-    await this.insertChanges(tx, changes, results);
-    await this.insertHealth(tx, health, healthRequest, results);
-    await this.insertStats(tx, reports, reportRequest, traffic, results);
-    await this.updateSensors(tx, sensorUpdates);
+    await this.insertChanges(tx, p.changes, results);
+    await this.insertHealth(
+      tx,
+      p.health.map((h) => h.row),
+      p.health.map((h) => h.request),
+      results,
+    );
+    await this.insertStats(
+      tx,
+      p.reports.map((r) => r.row),
+      p.reports.map((r) => r.request),
+      p.traffic,
+      results,
+    );
+    await this.updateSensors(
+      tx,
+      p.sensorUpdates.filter((u) => owner.get(u.sensor) === u.enterprise),
+    );
     return results;
   }
 
@@ -486,7 +371,13 @@ export class KyselyStore implements CollectorStore {
     const byUid = new Map<string, PendingAlert>();
     for (const a of alerts) byUid.set(a.row.uid, a);
     const inserted: PendingAlert[] = [];
-    for (const chunk of this.chunks(alerts.map((a) => a.row))) {
+    if (this.sqliteRows !== null) {
+      const flags = this.sqliteRows.insertAlerts(alerts.map((a) => a.row));
+      alerts.forEach((a, i) => {
+        if (flags[i] === true) inserted.push(a);
+      });
+    }
+    for (const chunk of this.sqliteRows !== null ? [] : this.chunks(alerts.map((a) => a.row))) {
       const rows =
         this.backend === 'postgres'
           ? await this.unnestInsert<{ uid: string }>(
@@ -540,6 +431,10 @@ export class KyselyStore implements CollectorStore {
       }
     }
     const sorted = [...rollups.entries()].sort((a, b) => compare(a[0], b[0])).map((e) => e[1]);
+    if (this.sqliteRows !== null) {
+      this.sqliteRows.addRollups(sorted);
+      return;
+    }
     for (const chunk of this.chunks(sorted)) {
       if (this.backend === 'postgres') {
         await this.unnestInsert(
@@ -663,11 +558,12 @@ export class KyselyStore implements CollectorStore {
     }
   }
 
-  private async updateSensors(tx: Kysely<Database>, updates: Map<string, SensorUpdate>): Promise<void> {
-    const ids = [...updates.keys()].sort(compare);
-    for (const id of ids) {
-      const u = updates.get(id);
-      if (u === undefined) continue;
+  private async updateSensors(tx: Kysely<Database>, updates: SensorUpdate[]): Promise<void> {
+    // Sorted by sensor id: PostgreSQL instances lock sensor rows in one order. A sensor may appear more than once
+    // (batches grouped into one transaction); each update only ever moves its row forward.
+    const sorted = [...updates].sort((a, b) => compare(a.sensor, b.sensor));
+    for (const u of sorted) {
+      const id = u.sensor;
       await tx
         .updateTable('sensors')
         .set((eb) => ({ last_seq: this.greatest(eb.ref('last_seq'), sql.val(u.maxSeq)) }))

@@ -10,10 +10,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { concatPrepared, type PreparedIngest } from './ingest-rows.ts';
 import { KyselyStore } from './kysely-store.ts';
 import type { Database as Tables } from './schema.ts';
+import { sqliteRowWriter } from './sqlite-rows.ts';
 import { withStatementCache } from './statement-cache.ts';
-import type { IngestMessage, Scope } from './types.ts';
+import type { Scope } from './types.ts';
 
 export interface WriterConfig {
   entry: string;
@@ -64,8 +66,17 @@ try {
   connection.pragma('journal_mode = WAL');
   connection.pragma(`synchronous = ${config.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   connection.pragma('foreign_keys = ON');
+  // Ingest rewrites the same index pages (one insertion point per enterprise in each per-enterprise index) in every
+  // transaction. A 64 MiB page cache keeps them in memory, and checkpointing every 64 MiB of WAL instead of SQLite's
+  // 4 MiB copies each hot page into the database file once per checkpoint rather than once per transaction
+  // (about 25 % less writer CPU in the store benchmark). Durability is unchanged: commits still fsync the WAL.
+  connection.pragma('cache_size = -65536');
+  connection.pragma('wal_autocheckpoint = 16384');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
-  store = new KyselyStore(db, 'sqlite', { retentionChunk: config.retentionChunk });
+  store = new KyselyStore(db, 'sqlite', {
+    retentionChunk: config.retentionChunk,
+    sqliteRows: sqliteRowWriter(connection),
+  });
   port.postMessage({ type: 'ready' } satisfies WriterReply);
 } catch (error) {
   port.postMessage({ type: 'fatal', message: (error as Error).message } satisfies WriterReply);
@@ -136,7 +147,8 @@ async function drain(): Promise<void> {
       while (n < queue.length && n < config.maxGroup && queue[n]?.method === 'ingest') n++;
       const group = queue.splice(0, n);
       try {
-        const results = await store.ingestMany(group.map((r) => r.args[0] as IngestMessage[]));
+        // Each call was prepared as one request: the merged batch returns one result per call, in order.
+        const results = await store.ingestPrepared(concatPrepared(group.map((r) => r.args[0] as PreparedIngest)));
         group.forEach((r, i) => {
           reply({ id: r.id, ok: true, value: results[i] });
         });
@@ -146,7 +158,7 @@ async function drain(): Promise<void> {
         else {
           for (const r of group) {
             try {
-              const [result] = await store.ingestMany([r.args[0] as IngestMessage[]]);
+              const [result] = await store.ingestPrepared(r.args[0] as PreparedIngest);
               reply({ id: r.id, ok: true, value: result });
             } catch (single) {
               fail(r.id, single);
