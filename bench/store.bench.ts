@@ -19,10 +19,11 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import { connect } from '@nats-io/transport-node';
 import { IngestConsumer, type IngestHandler } from '../collector/ingest/consumer.ts';
 import { StoreIngestHandler } from '../collector/ingest/handler.ts';
+import { prepareIngest } from '../collector/store/ingest-rows.ts';
 import { openStore } from '../collector/store/open.ts';
 import type { CollectorStore } from '../collector/store/types.ts';
 import type { AlertEvent } from '../protocols/wire/events.ts';
-import { messageId, subjectFor } from '../protocols/wire/messages.ts';
+import { type AlertItem, messageId, subjectFor } from '../protocols/wire/messages.ts';
 import { STREAM_NAME } from '../protocols/wire/streams.ts';
 import { loadRules } from '../rules/loader.ts';
 import { alertEvent } from '../sensor/alerts.ts';
@@ -30,6 +31,7 @@ import { analyseFile } from '../sensor/analyse-file.ts';
 import { createStreams } from '../tests/support/jetstream.ts';
 import { startNatsServer } from '../tests/support/nats-server.ts';
 import { startPostgres } from '../tests/support/postgres.ts';
+import { prefillStore } from './store-prefill.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +39,10 @@ const { values } = parseArgs({
     enterprises: { type: 'string', default: '2000' },
     backends: { type: 'string', default: 'sqlite,postgres' },
     queries: { type: 'string', default: '200' },
+    /** Alerts generated inside the store before the timed ingest (store-prefill.ts): the scale the queries run at. */
+    prefill: { type: 'string', default: '0' },
+    /** Days the prefilled alerts are spread over. */
+    days: { type: 'string', default: '30' },
     'per-message': { type: 'string', default: '500' },
     /** Also time the same pull, validation and acks with a handler that stores nothing (the path without the store). */
     'no-store': { type: 'boolean', default: false },
@@ -46,6 +52,7 @@ const N = Number(values.alerts);
 const E = Number(values.enterprises);
 const PER_MESSAGE = Number(values['per-message']);
 const QUERIES = Number(values.queries);
+const PREFILL = Number(values.prefill);
 
 const sample: AlertEvent[] = [];
 const loaded = await loadRules([]);
@@ -179,6 +186,36 @@ for (const backend of (values.backends ?? '').split(',').filter(Boolean)) {
     });
     const url = pg ? await pg.createDatabase() : `sqlite:${join(dir, 'c.db')}`;
     const store = await openStore(url);
+    let prefillSec: number | null = null;
+    if (PREFILL > 0) {
+      const templates = prepareIngest(
+        [
+          [
+            {
+              province: 'gd',
+              enterprise: 'x',
+              sensor: 'xs',
+              seq: 1,
+              drill: false,
+              receivedAt: new Date().toISOString(),
+              kind: 'alert',
+              // The sample alerts are the events the sensor sends; the wire schema's item type is their JSON form.
+              alerts: sample as unknown as AlertItem[],
+            },
+          ],
+        ],
+        Date.now(),
+      ).alerts.map((a) => a.row);
+      const log = (line: string) => process.stderr.write(`${backend}: ${line}\n`);
+      ({ seconds: prefillSec } = await prefillStore(url, {
+        total: PREFILL,
+        enterprises: E,
+        days: Number(values.days),
+        province: 'gd',
+        templates,
+        log,
+      }));
+    }
     const t0 = performance.now();
     const messages = await fill(nats.url);
     const fillSec = (performance.now() - t0) / 1000;
@@ -191,7 +228,9 @@ for (const backend of (values.backends ?? '').split(',').filter(Boolean)) {
     }
     const { sec, cpu } = await ingest(nats.url, store, messages);
     const stats = await store.stats();
-    if (stats.alerts !== N) throw new Error(`${backend}: ${stats.alerts} alerts stored, expected ${N}`);
+    if (stats.alerts !== N + PREFILL) {
+      throw new Error(`${backend}: ${stats.alerts} alerts stored, expected ${N + PREFILL}`);
+    }
     const scope = { kind: 'all' } as const;
     let k = 0;
     const latest = await latency(() => store.listAlerts(scope, { enterpriseId: ent(k++ % E) }, { limit: 50 }));
@@ -199,7 +238,10 @@ for (const backend of (values.backends ?? '').split(',').filter(Boolean)) {
     const daily = await latency(() => store.aggregate({ kind: 'province', province: 'gd' }, { by: 'day' }));
     const row = {
       backend,
-      alerts: N,
+      alerts: N + PREFILL,
+      prefilled: PREFILL,
+      prefillSec: prefillSec === null ? null : Math.round(prefillSec),
+      ingested: N,
       enterprises: E,
       ingestAlertsPerSec: Math.round(N / sec),
       ingestAlertsPerCpuSec: Math.round(N / cpu),

@@ -108,6 +108,16 @@ const ALERT_TYPES: Record<keyof AlertsTable, string> = {
   event: 'text',
 };
 
+const DAILY_TYPES: Record<keyof Database['alert_daily'], string> = {
+  day_ms: 'int8',
+  province: 'text',
+  rule_id: 'text',
+  level: 'text',
+  protocol: 'text',
+  drill: 'int4',
+  count: 'int8',
+};
+
 const ROLLUP_TYPES: Record<keyof Database['alert_rollups'], string> = {
   hour_ms: 'int8',
   enterprise_id: 'text',
@@ -151,6 +161,23 @@ function boundMs(value: string, name: string): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Aggregate rows as the API returns them: time keys as ISO text in time order, others by count descending. */
+function sortAggregate(
+  query: AggregateQuery,
+  rows: { key: string | number; count: number | string | bigint }[],
+): AggregateRow[] {
+  const out = rows.map((r) => {
+    let key: string;
+    if (query.by === 'day') key = iso(r.key).slice(0, 10);
+    else if (query.by === 'hour') key = iso(r.key);
+    else key = String(r.key);
+    return { key, count: Number(r.count) };
+  });
+  if (query.by === 'day' || query.by === 'hour') out.sort((a, b) => compare(a.key, b.key));
+  else out.sort((a, b) => b.count - a.count || compare(a.key, b.key));
+  return out;
 }
 
 export function encodeCursor(key: string): string {
@@ -431,8 +458,29 @@ export class KyselyStore implements CollectorStore {
       }
     }
     const sorted = [...rollups.entries()].sort((a, b) => compare(a[0], b[0])).map((e) => e[1]);
+    const days = new Map<string, Row<Database['alert_daily']>>();
+    for (const r of sorted) {
+      const day = r.hour_ms - (((r.hour_ms % DAY_MS) + DAY_MS) % DAY_MS);
+      const key = [r.province, day, r.rule_id, r.level, r.protocol, r.drill].join('\u0000');
+      const d = days.get(key);
+      if (d !== undefined) d.count += r.count;
+      else {
+        days.set(key, {
+          day_ms: day,
+          province: r.province,
+          rule_id: r.rule_id,
+          level: r.level,
+          protocol: r.protocol,
+          drill: r.drill,
+          count: r.count,
+        });
+      }
+    }
+    // Sorted like the hourly rows: PostgreSQL instances lock the same daily rows in one order.
+    const daily = [...days.entries()].sort((a, b) => compare(a[0], b[0])).map((e) => e[1]);
     if (this.sqliteRows !== null) {
       this.sqliteRows.addRollups(sorted);
+      this.sqliteRows.addDaily(daily);
       return;
     }
     for (const chunk of this.chunks(sorted)) {
@@ -454,6 +502,28 @@ export class KyselyStore implements CollectorStore {
           oc
             .columns(['hour_ms', 'enterprise_id', 'province', 'rule_id', 'level', 'protocol', 'drill'])
             .doUpdateSet((eb) => ({ count: eb('alert_rollups.count', '+', eb.ref('excluded.count')) })),
+        )
+        .execute();
+    }
+    for (const chunk of this.chunks(daily)) {
+      if (this.backend === 'postgres') {
+        await this.unnestInsert(
+          tx,
+          'alert_daily',
+          chunk,
+          DAILY_TYPES,
+          sql`on conflict (province, day_ms, rule_id, level, protocol, drill)
+              do update set count = alert_daily.count + excluded.count`,
+        );
+        continue;
+      }
+      await tx
+        .insertInto('alert_daily')
+        .values(chunk)
+        .onConflict((oc) =>
+          oc
+            .columns(['province', 'day_ms', 'rule_id', 'level', 'protocol', 'drill'])
+            .doUpdateSet((eb) => ({ count: eb('alert_daily.count', '+', eb.ref('excluded.count')) })),
         )
         .execute();
     }
@@ -901,6 +971,8 @@ export class KyselyStore implements CollectorStore {
    */
   async aggregate(scope: Scope, query: AggregateQuery): Promise<AggregateRow[]> {
     const levels = levelsOf(query);
+    const daily = this.aggregateDaily(scope, query, levels);
+    if (daily !== null) return sortAggregate(query, await daily);
     const keyExpr = ((): RawBuilder<string | number> => {
       switch (query.by) {
         case 'day':
@@ -940,16 +1012,38 @@ export class KyselyStore implements CollectorStore {
     if (query.drillOnly === true) q = q.where('r.drill', '=', 1);
     else if (query.includeDrill !== true) q = q.where('r.drill', '=', 0);
     const rows = await q.groupBy(keyExpr).execute();
-    const out = rows.map((r) => {
-      let key: string;
-      if (query.by === 'day') key = iso(r.key).slice(0, 10);
-      else if (query.by === 'hour') key = iso(r.key);
-      else key = String(r.key);
-      return { key, count: Number(r.count) };
-    });
-    if (query.by === 'day' || query.by === 'hour') out.sort((a, b) => compare(a.key, b.key));
-    else out.sort((a, b) => b.count - a.count || compare(a.key, b.key));
-    return out;
+    return sortAggregate(query, rows);
+  }
+
+  /**
+   * The same aggregate from the daily province rollups, or null when they cannot answer it: they serve a province
+   * or the whole store (not an enterprise list or one enterprise), keys without an enterprise dimension, and time
+   * bounds on whole UTC days (the hourly rollups answer everything else).
+   */
+  private aggregateDaily(
+    scope: Scope,
+    query: AggregateQuery,
+    levels: Level[] | null,
+  ): Promise<{ key: string | number; count: number | string | bigint }[]> | null {
+    if (scope.kind === 'enterprises' || query.enterpriseId !== undefined) return null;
+    if (query.by !== 'day' && query.by !== 'level' && query.by !== 'rule' && query.by !== 'protocol') return null;
+    const from = query.from === undefined ? undefined : boundMs(query.from, 'from');
+    const to = query.to === undefined ? undefined : boundMs(query.to, 'to');
+    if ((from !== undefined && from % DAY_MS !== 0) || (to !== undefined && to % DAY_MS !== 0)) return null;
+    const column = { day: 'd.day_ms', level: 'd.level', rule: 'd.rule_id', protocol: 'd.protocol' }[query.by];
+    const keyExpr = sql<string | number>`${sql.ref(column)}`;
+    let q = this.db
+      .selectFrom('alert_daily as d')
+      .select([keyExpr.as('key'), sql<number>`sum(d.count)`.as('count')])
+      .where(scopeCondition(scope, 'd.province', 'd.province'));
+    if (levels !== null) q = levels.length === 0 ? q.where(sql<SqlBool>`1 = 0`) : q.where('d.level', 'in', levels);
+    if (query.ruleId !== undefined) q = q.where('d.rule_id', '=', query.ruleId);
+    if (query.protocol !== undefined) q = q.where('d.protocol', '=', query.protocol);
+    if (from !== undefined) q = q.where('d.day_ms', '>=', from);
+    if (to !== undefined) q = q.where('d.day_ms', '<', to);
+    if (query.drillOnly === true) q = q.where('d.drill', '=', 1);
+    else if (query.includeDrill !== true) q = q.where('d.drill', '=', 0);
+    return q.groupBy(keyExpr).execute();
   }
 
   // ---- assets and traffic ----------------------------------------------------------------------------------------

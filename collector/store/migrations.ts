@@ -301,6 +301,28 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 3,
+    name: 'daily alert rollups per province',
+    async up(db) {
+      await db.schema
+        .createTable('alert_daily')
+        .addColumn('day_ms', 'bigint', (c) => c.notNull())
+        .addColumn('province', 'text', (c) => c.notNull())
+        .addColumn('rule_id', 'text', (c) => c.notNull())
+        .addColumn('level', 'text', (c) => c.notNull())
+        .addColumn('protocol', 'text', (c) => c.notNull())
+        .addColumn('drill', 'integer', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        // Province first: every read is one province (or all of them) over a range of days.
+        .addPrimaryKeyConstraint('alert_daily_pk', ['province', 'day_ms', 'rule_id', 'level', 'protocol', 'drill'])
+        .execute();
+      // Stores migrated from version 2 already have alerts: their days come from the hourly rollups.
+      await sql`insert into alert_daily (day_ms, province, rule_id, level, protocol, drill, count)
+        select hour_ms - hour_ms % 86400000, province, rule_id, level, protocol, drill, sum(count)
+        from alert_rollups group by 1, 2, 3, 4, 5, 6`.execute(db);
+    },
+  },
 ];
 
 /** Applies the migrations not yet recorded; returns the versions it applied (empty when already current). */

@@ -72,6 +72,21 @@ export interface AlertRollupsTable {
   count: number;
 }
 
+/**
+ * Alert counts per UTC day and province (no enterprise): what a province's or the whole store's trend and
+ * breakdowns by level, rule or protocol read. The hourly rollups hold one row per enterprise and hour, which at
+ * provincial scale (thousands of enterprises, weeks of data) is millions of rows to sum for one chart.
+ */
+export interface AlertDailyTable {
+  day_ms: number;
+  province: string;
+  rule_id: string;
+  level: string;
+  protocol: string;
+  drill: number;
+  count: number;
+}
+
 export interface AssetsTable {
   enterprise_id: string;
   ip: string;
@@ -226,6 +241,7 @@ export interface Database {
   sensors: SensorsTable;
   alerts: AlertsTable;
   alert_rollups: AlertRollupsTable;
+  alert_daily: AlertDailyTable;
   assets: AssetsTable;
   asset_changes: AssetChangesTable;
   sensor_health: SensorHealthTable;

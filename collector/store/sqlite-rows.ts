@@ -9,20 +9,34 @@
  * writer thread owns the only read-write connection, so these statements belong to that transaction.
  */
 import type Database from 'better-sqlite3';
-import type { AlertRollupsTable, AlertsTable } from './schema.ts';
+import type { AlertDailyTable, AlertRollupsTable, AlertsTable } from './schema.ts';
 
 export interface SqliteRowWriter {
   /** Inserts each alert unless its (sensor, event id) is stored; returns which rows were new. */
   insertAlerts(rows: readonly AlertsTable[]): boolean[];
   /** Adds each row's count to its hourly rollup (creating it). */
   addRollups(rows: readonly AlertRollupsTable[]): void;
+  /** Adds each row's count to its daily province rollup (creating it). */
+  addDaily(rows: readonly AlertDailyTable[]): void;
 }
 
 export function sqliteRowWriter(db: Database.Database): SqliteRowWriter {
   // Prepared on first use: the writer starts before migrations have created the tables.
-  let statements: { insertAlert: Database.Statement; addRollup: Database.Statement } | null = null;
+  let statements: {
+    insertAlert: Database.Statement;
+    addRollup: Database.Statement;
+    addDaily: Database.Statement;
+  } | null = null;
   const prepare = () => {
-    statements ??= { insertAlert: prepareInsertAlert(db), addRollup: prepareAddRollup(db) };
+    statements ??= {
+      insertAlert: prepareInsertAlert(db),
+      addRollup: prepareAddRollup(db),
+      addDaily: db.prepare(
+        `insert into alert_daily (day_ms, province, rule_id, level, protocol, drill, count) values (?, ?, ?, ?, ?, ?, ?)
+         on conflict (province, day_ms, rule_id, level, protocol, drill)
+         do update set count = alert_daily.count + excluded.count`,
+      ),
+    };
     return statements;
   };
   return {
@@ -60,6 +74,10 @@ export function sqliteRowWriter(db: Database.Database): SqliteRowWriter {
       for (const r of rows) {
         addRollup.run(r.hour_ms, r.enterprise_id, r.province, r.rule_id, r.level, r.protocol, r.drill, r.count);
       }
+    },
+    addDaily(rows) {
+      const { addDaily } = prepare();
+      for (const r of rows) addDaily.run(r.day_ms, r.province, r.rule_id, r.level, r.protocol, r.drill, r.count);
     },
   };
 }

@@ -126,6 +126,7 @@ export function describeStoreContract(harness: StoreHarness): void {
         expect(rows.map((r) => [Number(r.version), Number(r.n)]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
           [1, 1],
           [2, 1],
+          [3, 1],
         ]);
         // The instances share the data.
         await register(other);
@@ -504,6 +505,30 @@ export function describeStoreContract(harness: StoreHarness): void {
       );
       expect(ranged.reduce((s, r) => s + r.count, 0)).toBe(Number(rangedDirect[0]?.n));
       expect(Number(rangedDirect[0]?.n)).toBeGreaterThan(0);
+
+      // A province over whole UTC days (answered from the daily province rollups) and over hours (hourly rollups):
+      // both equal counting the alerts.
+      const dayFrom = T0 - (T0 % DAY) + DAY;
+      for (const [lo, hi] of [
+        [dayFrom, dayFrom + DAY],
+        [dayFrom + 3 * HOUR, dayFrom + DAY],
+      ] as const) {
+        for (const by of ['day', 'level', 'rule', 'protocol'] as const) {
+          const got = await store.aggregate(
+            { kind: 'province', province: 'P1' },
+            { by, from: new Date(lo).toISOString(), to: new Date(hi).toISOString(), minLevel: 'low' },
+          );
+          const direct = await db.query<{ n: number }>(
+            `select count(*) as n from alerts where drill = 0 and province = 'P1' and level <> 'informational'
+             and ts_ms >= ${lo - (lo % HOUR)} and ts_ms < ${hi}`,
+          );
+          expect(
+            got.reduce((s, r) => s + r.count, 0),
+            `${by} ${lo}`,
+          ).toBe(Number(direct[0]?.n));
+          expect(Number(direct[0]?.n)).toBeGreaterThan(0);
+        }
+      }
     });
 
     it('keeps the registry: updates, the duplicate-sensor refusal, bad input', async () => {
