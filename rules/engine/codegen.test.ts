@@ -255,7 +255,7 @@ detection:
   it('the generated source names no rule text (values, fields, ids)', () => {
     const engine = new RuleEngine(buildRuleSet(compileOk(hostileRules())), { alert: () => {} });
     const source = engine.generatedSources().join('\n');
-    expect(source).toContain('function evaluateRules');
+    expect(source).toContain('function evaluateRule(');
     for (const text of ['__codegenPwned', 'hostile', 'dstTsap', 'srcTsap', 'typeName', '`']) {
       expect(source).not.toContain(text);
     }

@@ -1,14 +1,14 @@
 /**
- * Compiles one rule list (the rules of an event kind, or of one dispatch value) into a single JavaScript function,
- * built once when the engine is created (load / reload), never on the packet path.
+ * Compiles each rule into its own JavaScript function (see generateRule for why one per rule), built once when the
+ * engine is created (load / reload), never on the packet path.
  *
- * Why: interpreted, every event walks an array of predicate closures (a megamorphic call per rule, each test
- * calling its field getter again) and every match goes through generic methods. The generated function reads each
- * field the list names at most once per event (a local, filled on first use), tests each rule inline as plain
- * comparisons, and does the common per-match work inline with the rule's constants: the per-flow group / window
- * cache check, the event_count ring, the byte-valued value_count, folding a repeat into an open suppression window.
- * Everything else calls the same RuleEngine methods the interpreted path uses, so both give the same alerts, in the
- * same order, with the same stats (engine.test.ts and codegen.test.ts compare them).
+ * Why: interpreted, every rule's test calls a tree of predicate closures (each calling its field getter again) and
+ * every match goes through generic methods. The generated function reads each field the rule names at most once per
+ * event (a local, filled on first use), tests it inline as plain comparisons, and does the common per-match work
+ * inline with the rule's constants: the per-flow group / window cache check, the event_count ring, the byte-valued
+ * value_count, folding a repeat into an open suppression window. Everything else calls the same RuleEngine methods
+ * the interpreted path uses, so both give the same alerts, in the same order, with the same stats (engine.test.ts
+ * and codegen.test.ts compare them).
  *
  * Safety: the source text is assembled only from fixed templates and integer indices. No rule text (ids, field
  * names, values, regular expressions) is ever written into it: values are read from the constant array `C.k` that
@@ -22,13 +22,11 @@ import type { RuleEngine, RuleState } from './runtime.ts';
 import { NOT_SEEN } from './runtime.ts';
 import type { Subject } from './subjects.ts';
 
-export type RunList = (s: Subject) => void;
-type Factory = (c: unknown) => RunList;
+type Factory = (c: unknown) => RuleFn;
 
 /**
- * Factories by generated source. The source depends only on the rule list's shape (rule values are constants passed
- * in), so engines built from the same rules (a pipeline per file, a live reload) reuse one factory: their functions
- * share V8's compiled code instead of starting cold in the interpreter every time.
+ * Factories by generated source. The source depends only on the rule's shape (rule values are constants passed in),
+ * so rules of the same shape share one factory: their functions share V8's compiled code and type feedback.
  */
 const FACTORIES = new Map<string, Factory>();
 const MAX_FACTORIES = 4096;
@@ -153,24 +151,24 @@ function otherExpr(e: Emitter, other: { name: string; def: FieldDef } | null): s
 }
 
 /**
- * The match handling of one rule (index `i` in C.r / C.st). Mirrors RuleEngine.onMatch / groupOf / countEvent /
+ * The match handling of rule `r` (state `st`). Mirrors RuleEngine.onMatch / groupOf / countEvent /
  * countByte / raise: the inline parts are their fast paths, every other case calls the method itself.
  */
-function matchCode(e: Emitter, i: number, st: RuleState): string {
+function matchCode(e: Emitter, st: RuleState): string {
   const r = st.rule;
   const cor = r.correlation;
   const inlineGroup = cor === null || st.groupSlot >= 0;
   const inlineWindow = r.suppress === null || st.windowSlot >= 0;
-  if (!inlineGroup || !inlineWindow) return `E.onMatch(r${i}, st${i}, kind, s);`;
+  if (!inlineGroup || !inlineWindow) return 'E.onMatch(r, st, kind, s);';
   const lines: string[] = ['stats.matches++;'];
-  const cor_ = cor === null ? 'null' : `cor${i}`;
-  let raise = `E.raise(r${i}, st${i}, kind, s, ${cor_}, c);`;
+  const cor_ = cor === null ? 'null' : 'cor';
+  let raise = `E.raise(r, st, kind, s, ${cor_}, c);`;
   if (r.suppress !== null) {
     // A repeat inside the key's open window only counts (RuleEngine.raise's cached-window path).
     const slot = st.windowSlot;
     const o = otherExpr(e, st.windowOther);
     const listCheck = st.windowOther?.def.list === true ? ' && !isArray(o)' : '';
-    raise = `cache === null && (cache = s.flow === lastFlow ? lastCache : cacheOf(s));
+    raise = `cache === null && (cache = E.cacheOf(kind, s));
       o = ${o};
       w = cache[${slot}];
       if (w !== null && w.live && cache[${slot + 1}] === o${listCheck} && t < w.endMs) {
@@ -183,10 +181,10 @@ function matchCode(e: Emitter, i: number, st: RuleState): string {
   }
   const slot = st.groupSlot;
   const listCheck = st.groupOther?.def.list === true ? ' || isArray(o)' : '';
-  lines.push(`cache === null && (cache = s.flow === lastFlow ? lastCache : cacheOf(s));
+  lines.push(`cache === null && (cache = E.cacheOf(kind, s));
     o = ${otherExpr(e, st.groupOther)};
     g = cache[${slot}];
-    if (g === null || !g.live || cache[${slot + 1}] !== o${listCheck}) g = E.groupOf(st${i}, kind, s);`);
+    if (g === null || !g.live || cache[${slot + 1}] !== o${listCheck}) g = E.groupOf(st, kind, s);`);
   const threshold = e.konst(st.threshold);
   const timespan = e.konst(st.timespanMs);
   if (cor.type === 'event_count') {
@@ -202,121 +200,96 @@ function matchCode(e: Emitter, i: number, st: RuleState): string {
     }`);
   } else {
     const vf = cor.field;
-    if (vf === null) return `E.onMatch(r${i}, st${i}, kind, s);`;
+    if (vf === null) return 'E.onMatch(r, st, kind, s);';
     lines.push(`v = ${e.read(e.field(vf.name, vf.def))};`);
     if (st.byteValues) {
       // RuleEngine.countByte.
       lines.push(`if (v === undefined) c = -1;
-      else if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) c = E.countOther(st${i}, g, v, t);
+      else if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) c = E.countOther(st, g, v, t);
       else {
         const bytes = g.bytes;
         if (bytes[v] === NOT_SEEN) g.byteList[g.byteCount++] = v;
         bytes[v] = t;
-        c = g.byteCount + g.values.size < ${threshold} ? -1 : E.countByteTail(st${i}, g, t);
+        c = g.byteCount + g.values.size < ${threshold} ? -1 : E.countByteTail(st, g, t);
       }`);
     } else if (st.numberValues) {
       // RuleEngine.countNumber's repeat of the previous value, else countOther.
       lines.push(`if (typeof v === 'number' && g.lastSlot >= 0 && v === g.lastValue) { g.nums.times[g.lastSlot] = t; c = -1; }
-      else c = E.countOther(st${i}, g, v, t);`);
+      else c = E.countOther(st, g, v, t);`);
     } else {
-      lines.push(`c = E.countOther(st${i}, g, v, t);`);
+      lines.push(`c = E.countOther(st, g, v, t);`);
     }
   }
   lines.push(`if (c >= 0) { ${raise} }`);
   return lines.join('\n');
 }
 
+export type RuleFn = (s: Subject, st: RuleState, engine: RuleEngine) => void;
+
 /**
- * The function evaluating `rules` (one kind's list, in order) on a subject: the same effects as the interpreted
- * loop `for each rule: if (predicate(s)) engine.onMatch(rule, state, kind, s)`.
+ * The function evaluating one rule on a subject: the same effects as `if (rule.predicate(s)) engine.onMatch(rule,
+ * st, kind, s)`. One function per rule (not per rule list or per kind), called from the engine's loop over the
+ * event's dispatch list, for V8's sake:
+ *  - it is the same function in every dispatch list holding the rule and for every engine built from the same
+ *    rules (a pipeline per file, a reload), and per-engine things (state, engine) are arguments, not closure
+ *    context: V8 compiles it once (code optimized for one closure's context, or that inlined a per-engine helper,
+ *    would be compiled again for the next pipeline);
+ *  - a rule matching for the first time reaches code the optimizer had no feedback for and deopts: a small function
+ *    is recompiled in a few ms, a list's or a kind's function took 50–300 ms of compiler time each time;
+ *  - the loop's call site is megamorphic, so the optimizer does not inline rule functions back into one big body.
+ * Rules whose generated source is the same (same shape, other constants) share one factory, so their code is
+ * compiled and warmed up once.
  */
-export function generateRuleList(
-  kind: number,
-  rules: readonly CompiledRule[],
-  states: readonly RuleState[],
-  engine: RuleEngine,
-): RunList {
-  // The plan depends on the rule objects and their per-flow cache slots only: engines built from the same rule set
-  // (one per pipeline, i.e. per file) reuse it instead of assembling every list's source again (tens of ms).
-  const key = planKey(kind, states);
+export function generateRule(kind: number, st: RuleState): RuleFn {
+  const key = planKey(kind, st);
   let plan = PLANS.get(key);
   if (plan === undefined) {
-    plan = buildPlan(rules, states);
+    plan = buildPlan(kind, st);
     if (PLANS.size >= MAX_FACTORIES) PLANS.clear();
     PLANS.set(key, plan);
   }
-  const run = plan.factory({
-    engine,
-    kind,
-    unset: UNSET,
-    notSeen: NOT_SEEN,
-    present,
-    inCidr4,
-    g: plan.getters,
-    p: plan.preds,
-    k: plan.consts,
-    r: rules,
-    st: states,
-  });
-  SOURCES.set(run, plan.source);
-  return run;
+  return plan.run;
 }
 
 interface Plan {
   source: string;
-  factory: Factory;
-  getters: readonly ((s: Subject) => unknown)[];
-  preds: readonly Pred[];
-  consts: readonly unknown[];
+  run: RuleFn;
 }
 
 const PLANS = new Map<string, Plan>();
 const ruleIds = new WeakMap<CompiledRule, number>();
 let nextRuleId = 0;
 
-function planKey(kind: number, states: readonly RuleState[]): string {
-  let key = String(kind);
-  for (const st of states) {
-    let id = ruleIds.get(st.rule);
-    if (id === undefined) {
-      id = nextRuleId++;
-      ruleIds.set(st.rule, id);
-    }
-    key += `,${id}:${st.groupSlot}:${st.windowSlot}`;
+function planKey(kind: number, st: RuleState): string {
+  let id = ruleIds.get(st.rule);
+  if (id === undefined) {
+    id = nextRuleId++;
+    ruleIds.set(st.rule, id);
   }
-  return key;
+  return `${kind},${id}:${st.groupSlot}:${st.windowSlot}`;
 }
 
-function buildPlan(rules: readonly CompiledRule[], states: readonly RuleState[]): Plan {
+function buildPlan(kind: number, st: RuleState): Plan {
   const e = new Emitter();
-  const body: string[] = [];
-  rules.forEach((r, i) => {
-    const st = states[i] as RuleState;
-    body.push(`if (${predExpr(e, r.tree)}) {\n${matchCode(e, i, st)}\n}`);
-  });
+  const r = st.rule;
+  const pred = predExpr(e, r.tree);
+  const match = matchCode(e, st);
   const head: string[] = [
     `'use strict';`,
-    'const E = C.engine, stats = C.engine.stats, kind = C.kind, U = C.unset, NOT_SEEN = C.notSeen;',
+    'const kind = C.kind, U = C.unset, NOT_SEEN = C.notSeen, r = C.r, cor = C.r.correlation;',
     'const isArray = Array.isArray, present = C.present, inCidr4 = C.inCidr4;',
   ];
   for (let i = 0; i < e.getters.length; i++) head.push(`const g${i} = C.g[${i}];`);
   for (let i = 0; i < e.preds.length; i++) head.push(`const p${i} = C.p[${i}];`);
   for (let i = 0; i < e.consts.length; i++) head.push(`const k${i} = C.k[${i}];`);
-  rules.forEach((r, i) => {
-    head.push(`const r${i} = C.r[${i}], st${i} = C.st[${i}];`);
-    if (r.correlation !== null) head.push(`const cor${i} = C.r[${i}].correlation;`);
-  });
-  // The per-flow cache array of the previous event's flow: what E.cacheOf returns again while the flow object repeats
-  // (FlowBlocks keys on the same object, and a flow's array is never replaced).
-  head.push(`let lastFlow = null, lastCache = null;
-function cacheOf(s) { lastCache = E.cacheOf(kind, s); lastFlow = s.flow; return lastCache; }`);
   const locals = e.getters.map((_, i) => `f${i} = U`);
   const source = `${head.join('\n')}
-return function evaluateRules(s) {
+return function evaluateRule(s, st, E) {
   ${locals.length > 0 ? `let ${locals.join(', ')};` : ''}
+  if (!${pred}) return;
+  const stats = E.stats, t = s.tsSec * 1000 + s.tsNsec / 1e6;
   let cache = null, g = null, w = null, o, v, c = 0;
-  const t = s.tsSec * 1000 + s.tsNsec / 1e6;
-  ${body.join('\n')}
+  ${match}
 };`;
   let factory = FACTORIES.get(source);
   if (factory === undefined) {
@@ -325,12 +298,24 @@ return function evaluateRules(s) {
     if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
     FACTORIES.set(source, factory);
   }
-  return { source, factory, getters: e.getters, preds: e.preds, consts: e.consts };
+  const run = factory({
+    kind,
+    unset: UNSET,
+    notSeen: NOT_SEEN,
+    present,
+    inCidr4,
+    g: e.getters,
+    p: e.preds,
+    k: e.consts,
+    r,
+  });
+  SOURCES.set(run, source);
+  return { source, run };
 }
 
-const SOURCES = new WeakMap<RunList, string>();
+const SOURCES = new WeakMap<RuleFn, string>();
 
-/** The generated source of a rule list (tests and debugging: it must never contain rule text). */
-export function generatedSource(run: RunList): string {
+/** The generated source of a rule function (tests and debugging: it must never contain rule text). */
+export function generatedSource(run: RuleFn): string {
   return SOURCES.get(run) ?? '';
 }

@@ -6,7 +6,7 @@
  * event does not depend on rules for other protocols or event categories.
  */
 import type { SensorEvent } from '../../protocols/wire/events.ts';
-import { generatedSource, generateRuleList, type RunList } from './codegen.ts';
+import { generatedSource, generateRule, type RuleFn } from './codegen.ts';
 import {
   type CompiledRule,
   type CompiledRuleSet,
@@ -130,6 +130,15 @@ export interface Window {
   live: boolean;
 }
 
+/**
+ * Initial "previous" values of the per-event repeat tests, of the type the tests later compare (an object for flows,
+ * strings for keys): V8 allocates a function's type feedback only after its first calls, so a `null` seen only then
+ * is missing from the feedback, and the optimized code deopts when the next engine (the next file's pipeline)
+ * starts with `null` again — and is compiled again.
+ */
+const NO_FLOW_YET: object = Object.freeze({});
+const NOT_A_VALUE: unique symbol = Symbol('none');
+
 /** Per-flow engine state shared by all rules: found once per event (one pointer compare while the flow repeats). */
 class FlowBlock {
   /** The flow-scoped key part of each registered field list (interned text), computed on first use. */
@@ -141,25 +150,39 @@ class FlowBlock {
    * also when flows interleave.
    */
   readonly caches: (unknown[] | undefined)[] = [];
+  /**
+   * The engine's FlowBlocks and the flow this block belongs to (a flow's slot holds one engine's block at a time; a
+   * copy of a flow-like object, e.g. `{ ...flow }` in a test, carries the slot but is another flow).
+   */
+  constructor(
+    readonly owner: FlowBlocks,
+    readonly flow: object,
+  ) {}
 }
 
 /**
  * The flow-scoped key parts (addresses, ports, VLAN) of every field list of an engine, kept per flow (in its
  * FlowBlock) and shared by all its rules. Equal parts are interned (one string object per distinct text), so a rule's
  * "same key as last event" test is a pointer compare even across the flows of one client/server pair.
+ *
+ * The block lives in the flow's `ruleState` slot (a field read; a WeakMap lookup cost ≈ 10 ns per event on captures
+ * whose flow changes on almost every other transaction). A block of another engine (after a reload, or two engines
+ * on one flow in tests) is replaced: everything in a block is a cache of what the engine's Maps hold (entries are
+ * checked live before use, key parts are recomputed to the same interned text), so losing one changes no result.
  */
 class FlowBlocks {
   private readonly lists: NamedField[][] = [];
   private readonly sigs = new Map<string, number>();
-  private readonly perFlow = new WeakMap<object, FlowBlock>();
   private readonly interned = new Map<string, string>();
-  private lastFlow: unknown = null;
-  private last = new FlowBlock();
+  private lastFlow: object = NO_FLOW_YET;
+  private last: FlowBlock;
 
   constructor(
     private readonly maxInterned: number,
     private readonly stats: RuleEngineStats,
-  ) {}
+  ) {
+    this.last = new FlowBlock(this, NO_FLOW_YET);
+  }
 
   /** Index of a flow-field list (lists with the same fields share one). */
   register(fields: NamedField[]): number {
@@ -175,15 +198,16 @@ class FlowBlocks {
 
   /** The block of the subject's flow. */
   of(s: Subject): FlowBlock {
-    if (this.lastFlow === s.flow) return this.last;
-    let b = this.perFlow.get(s.flow);
-    if (b === undefined) {
-      b = new FlowBlock();
-      this.perFlow.set(s.flow, b);
+    const flow = s.flow;
+    if (this.lastFlow === flow) return this.last;
+    let b = flow.ruleState;
+    if (!(b instanceof FlowBlock) || b.owner !== this || b.flow !== flow) {
+      b = new FlowBlock(this, flow);
+      flow.ruleState = b;
     }
-    this.lastFlow = s.flow;
-    this.last = b;
-    return b;
+    this.lastFlow = flow;
+    this.last = b as FlowBlock;
+    return b as FlowBlock;
   }
 
   part(list: number, s: Subject): string {
@@ -216,8 +240,9 @@ class KeyBuilder {
   private readonly flowList: number;
   /** The fields that do not follow from the flow (unit, func, ...). */
   readonly otherFields: NamedField[];
-  private lastPart: string | null = null;
-  private lastOther: unknown = undefined;
+  private lastPart = '';
+  /** No value equals it, so the first key is always built (and `lastPart` can start as a string: see NO_FLOW_YET). */
+  private lastOther: unknown = NOT_A_VALUE;
   private lastKey = '';
 
   constructor(
@@ -255,7 +280,7 @@ export class RuleState {
   readonly groupKey: KeyBuilder | null;
   readonly suppressKey: KeyBuilder | null;
   /** The group of the previous match and its key: consecutive events of one poller skip the Map lookup. */
-  lastKey: string | null = null;
+  lastKey = '';
   lastGroup: Group | null = null;
   /**
    * Per-flow cache slots (FlowBlock.caches[kind]) of the group and of the suppression window, -1 when the key has
@@ -266,7 +291,7 @@ export class RuleState {
   windowSlot = -1;
   windowOther: NamedField | null = NO_OTHER;
   /** The suppression window of the previous raise and its key (repeats of one match skip the Map lookup). */
-  lastWindowKey: string | null = null;
+  lastWindowKey = '';
   lastWindow: Window | null = null;
   readonly threshold: number;
   readonly timespanMs: number;
@@ -314,8 +339,8 @@ export class RuleState {
 interface RuleList {
   rules: readonly CompiledRule[];
   states: RuleState[];
-  /** The list compiled to one function (null: interpreted, or no rules, or split by `second`). */
-  run: RunList | null;
+  /** Each rule's generated function (codegen.ts; null: interpreted). */
+  fns: RuleFn[] | null;
   /** The list split by the kind's second dispatch field (null: not split). */
   second: DispatchRuntime | null;
 }
@@ -391,11 +416,12 @@ export class RuleEngine {
       if (st.windows !== null) this.suppressing.push(st);
     }
     const generate = options.generated ?? true;
-    const leaf = (kind: number, rules: readonly CompiledRule[]): RuleList => {
+    // Built once here, never on the packet path; from the compiled structures only (see codegen.ts).
+    const fns = new Map<CompiledRule, RuleFn>();
+    if (generate) for (const [r, st] of this.states) fns.set(r, generateRule(r.kinds[0] ?? 0, st));
+    const leaf = (_kind: number, rules: readonly CompiledRule[]): RuleList => {
       const states = rules.map((r) => this.states.get(r) as RuleState);
-      // Built once here, never on the packet path; from the compiled structures only (see codegen.ts).
-      const run = generate && rules.length > 0 ? generateRuleList(kind, rules, states, this) : null;
-      return { rules, states, run, second: null };
+      return { rules, states, fns: generate ? rules.map((r) => fns.get(r) as RuleFn) : null, second: null };
     };
     const runtimeOf = (
       kind: number,
@@ -418,7 +444,7 @@ export class RuleEngine {
       const split = def === null ? null : splitRules(rules, (r) => r.dispatch2);
       if (def === null || split === null) return leaf(kind, rules);
       const states = rules.map((r) => this.states.get(r) as RuleState);
-      return { rules, states, run: null, second: runtimeOf(kind, def.get, split, leaf) };
+      return { rules, states, fns: null, second: runtimeOf(kind, def.get, split, leaf) };
     };
     this.lists = this.byKind.map((rules, k) => listOf(k, rules));
     this.dispatch = [];
@@ -432,16 +458,16 @@ export class RuleEngine {
     }
   }
 
-  /** The source of every generated rule-list function (tests and debugging). */
+  /** The source of every generated rule function (tests and debugging). */
   generatedSources(): string[] {
-    const out: string[] = [];
+    const out = new Set<string>();
     const visit = (l: RuleList): void => {
-      if (l.run !== null) out.push(generatedSource(l.run));
+      if (l.fns !== null) for (const f of l.fns) out.add(generatedSource(f));
       if (l.second !== null) for (const x of [...l.second.byValue.values(), l.second.rest]) visit(x);
     };
     for (const l of this.lists) visit(l);
     for (const d of this.dispatch) if (d !== null) for (const l of [...d.byValue.values(), d.rest]) visit(l);
-    return out;
+    return [...out];
   }
 
   /** True when some rule looks at `kind` (callers skip filling a subject otherwise). */
@@ -469,13 +495,14 @@ export class RuleEngine {
       const v = s2.get(s);
       list = (typeof v === 'number' ? ((v & 255) === v ? s2.small[v] : s2.byValue.get(v)) : undefined) ?? s2.rest;
     }
-    const run = list.run;
-    if (run !== null) {
-      run(s);
+    const states = list.states;
+    const fns = list.fns;
+    if (fns !== null) {
+      // One megamorphic call per rule: see codegen.ts generateRule.
+      for (let i = 0; i < fns.length; i++) (fns[i] as RuleFn)(s, states[i] as RuleState, this);
       return;
     }
     const rules = list.rules;
-    const states = list.states;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i] as CompiledRule;
       if (r.predicate(s)) this.onMatch(r, states[i] as RuleState, kind, s);
@@ -572,8 +599,8 @@ export class RuleEngine {
 
   private newGroup(st: RuleState): Group {
     const counting = st.rule.correlation?.type === 'event_count';
-    return {
-      live: true,
+    const g: Group = {
+      live: false,
       times: counting ? new Float64Array(st.threshold) : null,
       head: 0,
       count: 0,
@@ -588,6 +615,11 @@ export class RuleEngine {
       byteCount: 0,
       byteList: st.byteValues ? new Uint8Array(256) : null,
     };
+    // Created dead and then made live, so V8 tracks `live` as a mutable field from the start: the first eviction
+    // (or, for windows, the first close — every window closes at end of input) would otherwise invalidate the
+    // optimized code that read it as a constant, and the generated rule functions would be compiled again.
+    g.live = true;
+    return g;
   }
 
   /** event_count: records an event at `t`; the count when it fires (the window then starts afresh), else -1. */
@@ -845,8 +877,10 @@ export class RuleEngine {
         first: alert,
         lastTsSec: s.tsSec,
         lastTsNsec: s.tsNsec,
-        live: true,
+        live: false,
       };
+      // Mutable from the start (see newGroup).
+      w.live = true;
       windows.set(key, w);
       st.lastWindowKey = key;
       st.lastWindow = w;

@@ -77,6 +77,11 @@ export interface FlowLike {
   clientPort: number;
   serverPort: number;
   vlanOuter: number;
+  /**
+   * The rule engine's per-flow block (runtime.ts FlowBlock), kept on the flow so finding it is a field read, not a
+   * WeakMap lookup. Optional for test doubles (the engine adds it); sensor Flow declares it.
+   */
+  ruleState?: unknown;
 }
 
 /** Builds the full event for a subject when a rule matched (implemented by the protocol module). */

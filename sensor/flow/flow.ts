@@ -75,6 +75,8 @@ export class Flow {
   appProto: string | null = null;
   app: unknown = null;
   appState = 0;
+  /** Rule-engine-owned (rules/engine/runtime.ts FlowBlock): its per-flow state, null until a rule sees the flow. */
+  ruleState: unknown = null;
 
   // FlowTable bookkeeping.
   nextInBucket: Flow | null = null;
