@@ -33,6 +33,15 @@ describeStoreContract({
           await client.end();
         }
       },
+      async exec(text: string): Promise<void> {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          await client.query(text);
+        } finally {
+          await client.end();
+        }
+      },
       async cleanup() {
         // The cluster (and every database in it) is removed in afterAll.
       },

@@ -24,6 +24,15 @@ describeStoreContract({
           db.close();
         }
       },
+      async exec(text: string): Promise<void> {
+        const db = new Database(path);
+        try {
+          db.pragma('busy_timeout = 10000');
+          db.exec(text);
+        } finally {
+          db.close();
+        }
+      },
       async cleanup() {
         rmSync(dir, { recursive: true, force: true });
       },

@@ -33,6 +33,8 @@ export interface TestDatabase {
   open(options?: { migrate?: boolean }): Promise<CollectorStore>;
   /** Raw SQL on the database, to check what the store wrote behind its API. */
   query<T>(text: string): Promise<T[]>;
+  /** Raw SQL that changes the database (e.g. to put it back to an older schema version). */
+  exec(text: string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -505,6 +507,14 @@ export function describeStoreContract(harness: StoreHarness): void {
       );
       expect(ranged.reduce((s, r) => s + r.count, 0)).toBe(Number(rangedDirect[0]?.n));
       expect(Number(rangedDirect[0]?.n)).toBeGreaterThan(0);
+
+      // A store of schema version 2 (no daily rollups) gets them from its hourly rollups when migrated to 3.
+      const byRule = await store.aggregate({ kind: 'all' }, { by: 'rule', includeDrill: true });
+      await db.exec('drop table alert_daily');
+      await db.exec('delete from schema_migrations where version = 3');
+      await store.migrate();
+      expect(await store.aggregate({ kind: 'all' }, { by: 'rule', includeDrill: true })).toEqual(byRule);
+      expect(byRule.reduce((s, r) => s + r.count, 0)).toBe(30 * 40);
 
       // A province over whole UTC days (answered from the daily province rollups) and over hours (hourly rollups):
       // both equal counting the alerts.
