@@ -205,6 +205,25 @@ detection:
     }
     expect(fired).toBeGreaterThan(500);
   });
+
+  it('with runs of undispatched rules fused into one function, of any length, as with one function per rule', () => {
+    const set = buildRuleSet(compileOk(MODBUS_RULES));
+    const sources = (maxRulesPerRun: number) =>
+      new RuleEngine(set, { alert() {} }, { maxRulesPerRun }).generatedSources().join('\n');
+    // The fused functions exist by default and not with runs of one (else this test would compare nothing new).
+    expect(sources(8)).toContain('function evaluateRun(');
+    expect(sources(1)).not.toContain('function evaluateRun(');
+    for (let seed = 31; seed <= 40; seed++) {
+      const caps: RuleEngineOptions =
+        seed % 2 === 0 ? {} : { maxGroupsPerRule: 2, maxValuesPerGroup: 3, maxSuppressKeysPerRule: 2 };
+      const single = runRandom(seed, { ...caps, maxRulesPerRun: 1 });
+      for (const maxRulesPerRun of [2, 3, 8]) {
+        const fused = runRandom(seed, { ...caps, maxRulesPerRun });
+        expect(fused.alerts, `seed ${seed}, runs of ${maxRulesPerRun}`).toEqual(single.alerts);
+        expect(fused.stats, `seed ${seed}, runs of ${maxRulesPerRun}`).toEqual(single.stats);
+      }
+    }
+  });
 });
 
 describe('generated code is built from compiled structures only', () => {

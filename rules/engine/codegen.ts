@@ -154,15 +154,16 @@ function otherExpr(e: Emitter, other: { name: string; def: FieldDef } | null): s
  * The match handling of rule `r` (state `st`). Mirrors RuleEngine.onMatch / groupOf / countEvent /
  * countByte / raise: the inline parts are their fast paths, every other case calls the method itself.
  */
-function matchCode(e: Emitter, st: RuleState): string {
+function matchCode(e: Emitter, st: RuleState, R = 'r', ST = 'st', COR = 'cor'): string {
   const r = st.rule;
   const cor = r.correlation;
   const inlineGroup = cor === null || st.groupSlot >= 0;
   const inlineWindow = r.suppress === null || st.windowSlot >= 0;
-  if (!inlineGroup || !inlineWindow) return 'E.onMatch(r, st, kind, s);';
+  const fallback = `E.onMatch(${R}, ${ST}, kind, s);`;
+  if (!inlineGroup || !inlineWindow) return fallback;
   const lines: string[] = ['stats.matches++;'];
-  const cor_ = cor === null ? 'null' : 'cor';
-  let raise = `E.raise(r, st, kind, s, ${cor_}, c);`;
+  const cor_ = cor === null ? 'null' : COR;
+  let raise = `E.raise(${R}, ${ST}, kind, s, ${cor_}, c);`;
   if (r.suppress !== null) {
     // A repeat inside the key's open window only counts (RuleEngine.raise's cached-window path).
     const slot = st.windowSlot;
@@ -184,7 +185,7 @@ function matchCode(e: Emitter, st: RuleState): string {
   lines.push(`cache === null && (cache = E.cacheOf(kind, s));
     o = ${otherExpr(e, st.groupOther)};
     g = cache[${slot}];
-    if (g === null || !g.live || cache[${slot + 1}] !== o${listCheck}) g = E.groupOf(st, kind, s);`);
+    if (g === null || !g.live || cache[${slot + 1}] !== o${listCheck}) g = E.groupOf(${ST}, kind, s);`);
   const threshold = e.konst(st.threshold);
   const timespan = e.konst(st.timespanMs);
   if (cor.type === 'event_count') {
@@ -200,31 +201,32 @@ function matchCode(e: Emitter, st: RuleState): string {
     }`);
   } else {
     const vf = cor.field;
-    if (vf === null) return 'E.onMatch(r, st, kind, s);';
+    if (vf === null) return fallback;
     lines.push(`v = ${e.read(e.field(vf.name, vf.def))};`);
     if (st.byteValues) {
       // RuleEngine.countByte.
       lines.push(`if (v === undefined) c = -1;
-      else if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) c = E.countOther(st, g, v, t);
+      else if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) c = E.countOther(${ST}, g, v, t);
       else {
         const bytes = g.bytes;
         if (bytes[v] === NOT_SEEN) g.byteList[g.byteCount++] = v;
         bytes[v] = t;
-        c = g.byteCount + g.values.size < ${threshold} ? -1 : E.countByteTail(st, g, t);
+        c = g.byteCount + g.values.size < ${threshold} ? -1 : E.countByteTail(${ST}, g, t);
       }`);
     } else if (st.numberValues) {
       // RuleEngine.countNumber's repeat of the previous value, else countOther.
       lines.push(`if (typeof v === 'number' && g.lastSlot >= 0 && v === g.lastValue) { g.nums.times[g.lastSlot] = t; c = -1; }
-      else c = E.countOther(st, g, v, t);`);
+      else c = E.countOther(${ST}, g, v, t);`);
     } else {
-      lines.push(`c = E.countOther(st, g, v, t);`);
+      lines.push(`c = E.countOther(${ST}, g, v, t);`);
     }
   }
   lines.push(`if (c >= 0) { ${raise} }`);
   return lines.join('\n');
 }
 
-export type RuleFn = (s: Subject, st: RuleState, engine: RuleEngine) => void;
+/** A generated evaluator: `arg` is the rule's state (generateRule) or the run's states, in order (generateRun). */
+export type RuleFn = (s: Subject, arg: RuleState | readonly RuleState[], engine: RuleEngine) => void;
 
 /**
  * The function evaluating one rule on a subject: the same effects as `if (rule.predicate(s)) engine.onMatch(rule,
@@ -269,36 +271,72 @@ function planKey(kind: number, st: RuleState): string {
   return `${kind},${id}:${st.groupSlot}:${st.windowSlot}`;
 }
 
-function buildPlan(kind: number, st: RuleState): Plan {
+/**
+ * The function evaluating a run of consecutive rules of a dispatch list, in order, called with the run's states:
+ * the same effects as calling each rule's generateRule function in turn. For runs of rules that see every event of
+ * their kind (no dispatch value), which make the same run in every dispatch list of the kind (e.g. the six Modbus
+ * floods and sweeps): one call instead of one per rule, each field read once for all of them (a local), the
+ * event time computed and the per-flow cache array found once. Runs are kept short (RuleEngine's maxRun), so a
+ * first match still recompiles a small function; like generateRule's, the function is shared by every list and
+ * every engine holding the same run.
+ */
+export function generateRun(kind: number, sts: readonly RuleState[]): RuleFn {
+  if (sts.length === 1) return generateRule(kind, sts[0] as RuleState);
+  const key = sts.map((st) => planKey(kind, st)).join('+');
+  let plan = PLANS.get(key);
+  if (plan === undefined) {
+    plan = buildRunPlan(kind, sts);
+    if (PLANS.size >= MAX_FACTORIES) PLANS.clear();
+    PLANS.set(key, plan);
+  }
+  return plan.run;
+}
+
+function buildRunPlan(kind: number, sts: readonly RuleState[]): Plan {
   const e = new Emitter();
-  const r = st.rule;
-  const pred = predExpr(e, r.tree);
-  const match = matchCode(e, st);
-  const head: string[] = [
-    `'use strict';`,
-    'const kind = C.kind, U = C.unset, NOT_SEEN = C.notSeen, r = C.r, cor = C.r.correlation;',
-    'const isArray = Array.isArray, present = C.present, inCidr4 = C.inCidr4;',
-  ];
+  const blocks: string[] = [];
+  const head: string[] = [`'use strict';`, 'const kind = C.kind, U = C.unset, NOT_SEEN = C.notSeen;'];
+  head.push('const isArray = Array.isArray, present = C.present, inCidr4 = C.inCidr4;');
+  sts.forEach((st, j) => {
+    head.push(`const r${j} = C.r[${j}], cor${j} = C.r[${j}].correlation;`);
+    const pred = predExpr(e, st.rule.tree);
+    const match = matchCode(e, st, `r${j}`, `st${j}`, `cor${j}`);
+    blocks.push(`if (${pred}) {
+    const st${j} = sts[${j}];
+    ${match}
+  }`);
+  });
+  const locals = declareEmitted(e, head);
+  const source = `${head.join('\n')}
+return function evaluateRun(s, sts, E) {
+  ${locals}
+  const stats = E.stats, t = s.tsSec * 1000 + s.tsNsec / 1e6;
+  let cache = null, g = null, w = null, o, v, c = 0;
+  ${blocks.join('\n  ')}
+};`;
+  return instantiateEmitted(
+    source,
+    kind,
+    e,
+    sts.map((st) => st.rule),
+  );
+}
+
+/**
+ * Header lines binding the emitter's field getters, predicates and constants (appended to `head`); returns the
+ * declaration of the per-event field locals, all starting unread.
+ */
+function declareEmitted(e: Emitter, head: string[]): string {
   for (let i = 0; i < e.getters.length; i++) head.push(`const g${i} = C.g[${i}];`);
   for (let i = 0; i < e.preds.length; i++) head.push(`const p${i} = C.p[${i}];`);
   for (let i = 0; i < e.consts.length; i++) head.push(`const k${i} = C.k[${i}];`);
   const locals = e.getters.map((_, i) => `f${i} = U`);
-  const source = `${head.join('\n')}
-return function evaluateRule(s, st, E) {
-  ${locals.length > 0 ? `let ${locals.join(', ')};` : ''}
-  if (!${pred}) return;
-  const stats = E.stats, t = s.tsSec * 1000 + s.tsNsec / 1e6;
-  let cache = null, g = null, w = null, o, v, c = 0;
-  ${match}
-};`;
-  let factory = FACTORIES.get(source);
-  if (factory === undefined) {
-    factory = new Function('C', source) as Factory;
-    // Bounded: past the cap the table restarts (only a later engine's re-compilation is lost).
-    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
-    FACTORIES.set(source, factory);
-  }
-  const run = factory({
+  return locals.length > 0 ? `let ${locals.join(', ')};` : '';
+}
+
+/** `source` bound to the constants every generated function reads (`r`: the rule, or the run's rules). */
+function instantiateEmitted(source: string, kind: number, e: Emitter, r: unknown): Plan {
+  return instantiate(source, {
     kind,
     unset: UNSET,
     notSeen: NOT_SEEN,
@@ -309,8 +347,42 @@ return function evaluateRule(s, st, E) {
     k: e.consts,
     r,
   });
+}
+
+/** The function of `source` (its factory shared by equal sources) bound to the constants `c`. */
+function instantiate(source: string, c: Record<string, unknown>): Plan {
+  let factory = FACTORIES.get(source);
+  if (factory === undefined) {
+    factory = new Function('C', source) as Factory;
+    // Bounded: past the cap the table restarts (only a later engine's re-compilation is lost).
+    if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+    FACTORIES.set(source, factory);
+  }
+  const run = factory(c);
   SOURCES.set(run, source);
   return { source, run };
+}
+
+function buildPlan(kind: number, st: RuleState): Plan {
+  const e = new Emitter();
+  const r = st.rule;
+  const pred = predExpr(e, r.tree);
+  const match = matchCode(e, st);
+  const head: string[] = [
+    `'use strict';`,
+    'const kind = C.kind, U = C.unset, NOT_SEEN = C.notSeen, r = C.r, cor = C.r.correlation;',
+    'const isArray = Array.isArray, present = C.present, inCidr4 = C.inCidr4;',
+  ];
+  const locals = declareEmitted(e, head);
+  const source = `${head.join('\n')}
+return function evaluateRule(s, st, E) {
+  ${locals}
+  if (!${pred}) return;
+  const stats = E.stats, t = s.tsSec * 1000 + s.tsNsec / 1e6;
+  let cache = null, g = null, w = null, o, v, c = 0;
+  ${match}
+};`;
+  return instantiateEmitted(source, kind, e, r);
 }
 
 const SOURCES = new WeakMap<RuleFn, string>();

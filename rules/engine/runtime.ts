@@ -6,7 +6,7 @@
  * event does not depend on rules for other protocols or event categories.
  */
 import type { SensorEvent } from '../../protocols/wire/events.ts';
-import { generatedSource, generateRule, type RuleFn } from './codegen.ts';
+import { generatedSource, generateRule, generateRun, type RuleFn } from './codegen.ts';
 import {
   type CompiledRule,
   type CompiledRuleSet,
@@ -63,6 +63,12 @@ export interface RuleEngineOptions {
    * loop over the rules' predicate closures: the reference the generated code is tested against.
    */
   generated?: boolean;
+  /**
+   * Longest run of consecutive rules that see every event of their kind evaluated by one generated function
+   * (codegen.ts generateRun; default 8; 1 = one function per rule). Longer runs save calls and field reads, but a
+   * rule's first match recompiles the whole run's function.
+   */
+  maxRulesPerRun?: number;
 }
 
 export class RuleEngineStats {
@@ -82,52 +88,84 @@ export class RuleEngineStats {
 }
 
 /** @internal A correlation group (exported for the generated code's types only). */
-export interface Group {
+export class Group {
   /** Still in its rule's `groups` (false once evicted): per-flow caches hold a group only while live. */
-  live: boolean;
+  live = false;
   /** event_count: ring of the times (ms) of the newest counted events (capacity = threshold), oldest at `head`. */
-  times: Float64Array | null;
-  head: number;
-  count: number;
+  readonly times: Float64Array | null;
+  head = 0;
+  count = 0;
   /**
    * value_count: value → its slot in `seen`; Map order = first sighting. Raw values as keys. The times live in a
    * Float64Array, not in the Map: a double stored as a Map value is a heap number, one allocation per event.
    */
-  values: Map<unknown, number> | null;
+  readonly values: Map<unknown, number> | null;
   /**
    * value_count on a (non-list) number field: its numbers, first-sighting order (slots are NumberSet log positions);
    * the Map then only ever holds values that are not numbers (none from such fields).
    */
-  nums: NumberSet | null;
+  readonly nums: NumberSet | null;
   /** value_count: last time (ms) each slot's value was seen (grown by doubling up to maxValuesPerGroup + 1). */
   seen: Float64Array | null;
   /** value_count: slots freed by stale or evicted values, reused before `nextSlot`. */
-  freeSlots: number[];
-  nextSlot: number;
+  readonly freeSlots: number[] = [];
+  nextSlot = 0;
   /**
    * value_count on a byteDomain field: last time (ms) of each byte value, NOT_SEEN = not counted, and how many
    * are counted. Other values (none for such fields) go to the Map.
    */
-  bytes: Float64Array | null;
-  byteCount: number;
+  readonly bytes: Float64Array | null;
+  byteCount = 0;
   /** value_count on a byteDomain field: the byte values counted, first `byteCount` entries (scans touch only them). */
-  byteList: Uint8Array | null;
+  readonly byteList: Uint8Array | null;
   /** value_count: the previous event's value and slot (a poller repeats its value: no Map access then). */
   lastValue: unknown;
-  lastSlot: number;
+  lastSlot = -1;
+
+  /**
+   * A class, not an object literal: every group of every engine gets the constructor's map. Groups made from a
+   * literal kept the literal's first map after V8 generalized a field, so code optimized on one pipeline's groups
+   * deopted ("wrong map") on the next pipeline's first groups.
+   */
+  constructor(counting: boolean, threshold: number, seenSize: number, numberValues: boolean, byteValues: boolean) {
+    this.times = counting ? new Float64Array(threshold) : null;
+    this.values = counting ? null : new Map();
+    this.seen = counting ? null : new Float64Array(seenSize);
+    this.nums = numberValues ? new NumberSet() : null;
+    this.bytes = byteValues ? new Float64Array(256).fill(NOT_SEEN) : null;
+    this.byteList = byteValues ? new Uint8Array(256) : null;
+    // Holds numbers, strings or undefined: a number stored first makes the field tagged (any value) from the first
+    // group on, instead of generalizing it later under optimized code.
+    this.lastValue = 0;
+    this.lastValue = undefined;
+    // Made live after creation, so V8 tracks `live` as a mutable field from the start: the first eviction would
+    // otherwise invalidate the optimized code that read it as a constant.
+    this.live = true;
+  }
 }
 
 /** @internal A suppression window. */
-export interface Window {
+export class Window {
   /** Its key in the rule's `windows`. */
-  key: string;
-  endMs: number;
-  count: number;
-  first: RuleAlert;
+  readonly key: string;
+  readonly endMs: number;
+  count = 1;
+  readonly first: RuleAlert;
   lastTsSec: number;
   lastTsNsec: number;
   /** Still in its rule's `windows` (false once closed): RuleState.lastWindow is only used while live. */
-  live: boolean;
+  live = false;
+
+  /** A class for the same reason as Group: one map for every engine's windows. */
+  constructor(key: string, endMs: number, first: RuleAlert) {
+    this.key = key;
+    this.endMs = endMs;
+    this.first = first;
+    this.lastTsSec = first.tsSec;
+    this.lastTsNsec = first.tsNsec;
+    // Mutable from the start (see Group).
+    this.live = true;
+  }
 }
 
 /**
@@ -142,14 +180,14 @@ const NOT_A_VALUE: unique symbol = Symbol('none');
 /** Per-flow engine state shared by all rules: found once per event (one pointer compare while the flow repeats). */
 class FlowBlock {
   /** The flow-scoped key part of each registered field list (interned text), computed on first use. */
-  readonly parts: (string | undefined)[] = [];
+  readonly parts: (string | undefined)[];
   /**
    * Per kind (allocated on the flow's first match of that kind): for each cache slot of the kind, the group or
    * suppression window this flow last used and the value of the rule's one non-flow key field it was for. A live
    * entry whose value repeats is exactly what the rule's Map would return for the key: no key text, no Map lookup,
    * also when flows interleave.
    */
-  readonly caches: (unknown[] | undefined)[] = [];
+  readonly caches: (unknown[] | undefined)[];
   /**
    * The engine's FlowBlocks and the flow this block belongs to (a flow's slot holds one engine's block at a time; a
    * copy of a flow-like object, e.g. `{ ...flow }` in a test, carries the slot but is another flow).
@@ -157,7 +195,14 @@ class FlowBlock {
   constructor(
     readonly owner: FlowBlocks,
     readonly flow: object,
-  ) {}
+    partCount: number,
+  ) {
+    // Full length and filled from the start, so every block's arrays have one elements kind (HOLEY_ELEMENTS): grown
+    // from `[]` by the first store, an array's kind depended on which kind or list a flow used first, and code
+    // optimized for the blocks of one pipeline deopted ("wrong map") on the next pipeline's first blocks.
+    this.parts = new Array<string | undefined>(Math.max(1, partCount)).fill(undefined);
+    this.caches = new Array<unknown[] | undefined>(KIND_COUNT).fill(undefined);
+  }
 }
 
 /**
@@ -181,7 +226,7 @@ class FlowBlocks {
     private readonly maxInterned: number,
     private readonly stats: RuleEngineStats,
   ) {
-    this.last = new FlowBlock(this, NO_FLOW_YET);
+    this.last = new FlowBlock(this, NO_FLOW_YET, 0);
   }
 
   /** Index of a flow-field list (lists with the same fields share one). */
@@ -202,7 +247,7 @@ class FlowBlocks {
     if (this.lastFlow === flow) return this.last;
     let b = flow.ruleState;
     if (!(b instanceof FlowBlock) || b.owner !== this || b.flow !== flow) {
-      b = new FlowBlock(this, flow);
+      b = new FlowBlock(this, flow, this.lists.length);
       flow.ruleState = b;
     }
     this.lastFlow = flow;
@@ -212,21 +257,27 @@ class FlowBlocks {
 
   part(list: number, s: Subject): string {
     const parts = this.of(s).parts;
-    let p = parts[list];
+    const p = parts[list];
+    return p === undefined ? this.fillPart(parts, list, s) : p;
+  }
+
+  /**
+   * A flow's first use of a field list: its key part, interned. Out of `part` (see RuleEngine.raise): a new text
+   * reaches the intern table's insert once per engine, and the deopt that follows recompiles only this function.
+   */
+  private fillPart(parts: (string | undefined)[], list: number, s: Subject): string {
+    const text = keyOf(this.lists[list] as NamedField[], s);
+    let p = this.interned.get(text);
     if (p === undefined) {
-      const text = keyOf(this.lists[list] as NamedField[], s);
-      p = this.interned.get(text);
-      if (p === undefined) {
-        // Bounded: past the cap interning restarts (keys stay correct, only the pointer-compare shortcut is lost).
-        if (this.interned.size >= this.maxInterned) {
-          this.interned.clear();
-          this.stats.keyPartResets++;
-        }
-        this.interned.set(text, text);
-        p = text;
+      // Bounded: past the cap interning restarts (keys stay correct, only the pointer-compare shortcut is lost).
+      if (this.interned.size >= this.maxInterned) {
+        this.interned.clear();
+        this.stats.keyPartResets++;
       }
-      parts[list] = p;
+      this.interned.set(text, text);
+      p = text;
     }
+    parts[list] = p;
     return p;
   }
 }
@@ -339,8 +390,12 @@ export class RuleState {
 interface RuleList {
   rules: readonly CompiledRule[];
   states: RuleState[];
-  /** Each rule's generated function (codegen.ts; null: interpreted). */
+  /**
+   * The generated functions evaluating the list in order (codegen.ts; null: interpreted): one per rule, or one per
+   * run of consecutive undispatched rules; and each one's argument (the rule's state, or the run's states).
+   */
   fns: RuleFn[] | null;
+  args: (RuleState | readonly RuleState[])[];
   /** The list split by the kind's second dispatch field (null: not split). */
   second: DispatchRuntime | null;
 }
@@ -419,9 +474,31 @@ export class RuleEngine {
     // Built once here, never on the packet path; from the compiled structures only (see codegen.ts).
     const fns = new Map<CompiledRule, RuleFn>();
     if (generate) for (const [r, st] of this.states) fns.set(r, generateRule(r.kinds[0] ?? 0, st));
-    const leaf = (_kind: number, rules: readonly CompiledRule[]): RuleList => {
+    const maxRun = positive(options.maxRulesPerRun ?? 8, 'maxRulesPerRun');
+    // A rule that sees every event of the kind (no dispatch value): such rules make the same runs in every list.
+    const fusable = (r: CompiledRule, kind: number): boolean =>
+      r.dispatch === null && r.dispatch2 === null && r.kinds.length === 1 && r.kinds[0] === kind;
+    const leaf = (kind: number, rules: readonly CompiledRule[]): RuleList => {
       const states = rules.map((r) => this.states.get(r) as RuleState);
-      return { rules, states, fns: generate ? rules.map((r) => fns.get(r) as RuleFn) : null, second: null };
+      if (!generate) return { rules, states, fns: null, args: [], second: null };
+      const listFns: RuleFn[] = [];
+      const args: (RuleState | readonly RuleState[])[] = [];
+      for (let i = 0; i < rules.length; ) {
+        let end = i + 1;
+        if (fusable(rules[i] as CompiledRule, kind)) {
+          while (end < rules.length && end - i < maxRun && fusable(rules[end] as CompiledRule, kind)) end++;
+        }
+        if (end - i > 1) {
+          const run = states.slice(i, end);
+          listFns.push(generateRun(kind, run));
+          args.push(run);
+        } else {
+          listFns.push(fns.get(rules[i] as CompiledRule) as RuleFn);
+          args.push(states[i] as RuleState);
+        }
+        i = end;
+      }
+      return { rules, states, fns: listFns, args, second: null };
     };
     const runtimeOf = (
       kind: number,
@@ -444,7 +521,7 @@ export class RuleEngine {
       const split = def === null ? null : splitRules(rules, (r) => r.dispatch2);
       if (def === null || split === null) return leaf(kind, rules);
       const states = rules.map((r) => this.states.get(r) as RuleState);
-      return { rules, states, fns: null, second: runtimeOf(kind, def.get, split, leaf) };
+      return { rules, states, fns: null, args: [], second: runtimeOf(kind, def.get, split, leaf) };
     };
     this.lists = this.byKind.map((rules, k) => listOf(k, rules));
     this.dispatch = [];
@@ -495,13 +572,14 @@ export class RuleEngine {
       const v = s2.get(s);
       list = (typeof v === 'number' ? ((v & 255) === v ? s2.small[v] : s2.byValue.get(v)) : undefined) ?? s2.rest;
     }
-    const states = list.states;
     const fns = list.fns;
     if (fns !== null) {
-      // One megamorphic call per rule: see codegen.ts generateRule.
-      for (let i = 0; i < fns.length; i++) (fns[i] as RuleFn)(s, states[i] as RuleState, this);
+      // One megamorphic call per rule or run: see codegen.ts generateRule and generateRun.
+      const args = list.args;
+      for (let i = 0; i < fns.length; i++) (fns[i] as RuleFn)(s, args[i] as RuleState, this);
       return;
     }
+    const states = list.states;
     const rules = list.rules;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i] as CompiledRule;
@@ -556,7 +634,8 @@ export class RuleEngine {
     const block = this.blocks.of(s);
     let cache = block.caches[kind];
     if (cache === undefined) {
-      cache = new Array<unknown>(this.cacheSize[kind] ?? 0).fill(null);
+      // At least one entry, so that fill() makes every cache array HOLEY_ELEMENTS (one map for the optimized code).
+      cache = new Array<unknown>(Math.max(1, this.cacheSize[kind] ?? 0)).fill(null);
       block.caches[kind] = cache;
     }
     return cache;
@@ -577,18 +656,7 @@ export class RuleEngine {
     const key = (st.groupKey as KeyBuilder).key(s);
     let g = key === st.lastKey ? st.lastGroup : groups.get(key);
     st.lastKey = key;
-    if (g === undefined || g === null) {
-      if (groups.size >= this.maxGroups) {
-        const oldest = groups.entries().next().value;
-        if (oldest !== undefined) {
-          groups.delete(oldest[0]);
-          oldest[1].live = false;
-        }
-        this.stats.groupsEvicted++;
-      }
-      g = this.newGroup(st);
-      groups.set(key, g);
-    }
+    if (g === undefined || g === null) g = this.addGroup(st, groups, key);
     st.lastGroup = g;
     if (cache !== null) {
       cache[slot] = g;
@@ -597,28 +665,22 @@ export class RuleEngine {
     return g;
   }
 
-  private newGroup(st: RuleState): Group {
+  /**
+   * A new group for `key` (the oldest evicted beyond the cap). Out of `groupOf` (see raise): every engine creates its
+   * groups on its first events, a path the code optimized on the previous engine never took.
+   */
+  private addGroup(st: RuleState, groups: Map<string, Group>, key: string): Group {
+    if (groups.size >= this.maxGroups) {
+      const oldest = groups.entries().next().value;
+      if (oldest !== undefined) {
+        groups.delete(oldest[0]);
+        oldest[1].live = false;
+      }
+      this.stats.groupsEvicted++;
+    }
     const counting = st.rule.correlation?.type === 'event_count';
-    const g: Group = {
-      live: false,
-      times: counting ? new Float64Array(st.threshold) : null,
-      head: 0,
-      count: 0,
-      values: counting ? null : new Map(),
-      seen: counting ? null : new Float64Array(Math.min(16, this.maxValues + 1)),
-      freeSlots: [],
-      nextSlot: 0,
-      lastValue: undefined,
-      lastSlot: -1,
-      nums: st.numberValues ? new NumberSet() : null,
-      bytes: st.byteValues ? new Float64Array(256).fill(NOT_SEEN) : null,
-      byteCount: 0,
-      byteList: st.byteValues ? new Uint8Array(256) : null,
-    };
-    // Created dead and then made live, so V8 tracks `live` as a mutable field from the start: the first eviction
-    // (or, for windows, the first close — every window closes at end of input) would otherwise invalidate the
-    // optimized code that read it as a constant, and the generated rule functions would be compiled again.
-    g.live = true;
+    const g = new Group(counting, st.threshold, Math.min(16, this.maxValues + 1), st.numberValues, st.byteValues);
+    groups.set(key, g);
     return g;
   }
 
@@ -842,6 +904,29 @@ export class RuleEngine {
         this.close(open);
       }
     }
+    this.newAlert(r, st, kind, s, cor, count, key, cache, other);
+  }
+
+  /**
+   * raise for a match not folded: builds the alert, opens the window (when the rule suppresses), emits. A separate
+   * function so that raise, run on every correlation firing, stays small: each engine's first alerts take paths
+   * (and object shapes) the code optimized on the previous engine never saw, and the deopt that follows then
+   * recompiles this rarely-run function (or nothing, as it seldom gets hot) instead of all of raise.
+   */
+  private newAlert(
+    r: CompiledRule,
+    st: RuleState,
+    kind: number,
+    s: Subject,
+    cor: CorrelationSpec | null,
+    count: number,
+    foundKey: string,
+    cache: unknown[] | null,
+    other: unknown,
+  ): void {
+    const windows = st.windows;
+    const slot = st.windowSlot;
+    let key = foundKey;
     const flow = s.flow;
     const alert: RuleAlert = {
       rule: r.meta,
@@ -870,17 +955,7 @@ export class RuleEngine {
         this.stats.suppressKeysEvicted++;
       }
       const windowMs = (r.suppress as NonNullable<CompiledRule['suppress']>).windowMs;
-      const w: Window = {
-        key,
-        endMs: timeMs(s.tsSec, s.tsNsec) + windowMs,
-        count: 1,
-        first: alert,
-        lastTsSec: s.tsSec,
-        lastTsNsec: s.tsNsec,
-        live: false,
-      };
-      // Mutable from the start (see newGroup).
-      w.live = true;
+      const w = new Window(key, timeMs(s.tsSec, s.tsNsec) + windowMs, alert);
       windows.set(key, w);
       st.lastWindowKey = key;
       st.lastWindow = w;
