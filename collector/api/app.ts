@@ -6,7 +6,7 @@
  * (TypeBox schemas, unknown fields refused) → handler (scope applied by the store) → serialise (response schemas:
  * fields not in them never leave). Every error leaves as `{error: {code, message, details?}}`.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import rateLimit from '@fastify/rate-limit';
@@ -156,6 +156,11 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
       await api.register(riskRoutes, { ...ctx, risk: options.risk });
       await api.register(warningRoutes, { ...ctx, onWarningEvent: options.onWarningEvent });
       const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'otcollector-state-'));
+      // A throwaway state dir made here (API built without one, e.g. in tests) goes with the app: nothing else knows
+      // it exists, and each one holds a signing key.
+      if (options.stateDir === undefined) {
+        api.addHook('onClose', async () => rmSync(stateDir, { recursive: true, force: true }));
+      }
       await api.register(bulletinRoutes, { ...ctx, stateDir });
       await api.register(evidencePackRoutes, { ...ctx, stateDir });
     },
