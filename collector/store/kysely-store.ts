@@ -86,49 +86,6 @@ export const UNREGISTERED_KEY = '(unregistered)';
 
 type Row<T> = { [K in keyof T]: T[K] };
 
-/** PostgreSQL column types for the unnest bulk inserts (order = column order of the row objects). */
-const ALERT_TYPES: Record<keyof AlertsTable, string> = {
-  uid: 'text',
-  event_id: 'text',
-  enterprise_id: 'text',
-  sensor_id: 'text',
-  province: 'text',
-  ts_ms: 'int8',
-  received_ms: 'int8',
-  rule_id: 'text',
-  rule_title: 'text',
-  level: 'text',
-  tags: 'text',
-  protocol: 'text',
-  client_ip: 'text',
-  server_ip: 'text',
-  server_port: 'int4',
-  count: 'int4',
-  drill: 'int4',
-  event: 'text',
-};
-
-const DAILY_TYPES: Record<keyof Database['alert_daily'], string> = {
-  day_ms: 'int8',
-  province: 'text',
-  rule_id: 'text',
-  level: 'text',
-  protocol: 'text',
-  drill: 'int4',
-  count: 'int8',
-};
-
-const ROLLUP_TYPES: Record<keyof Database['alert_rollups'], string> = {
-  hour_ms: 'int8',
-  enterprise_id: 'text',
-  province: 'text',
-  rule_id: 'text',
-  level: 'text',
-  protocol: 'text',
-  drill: 'int4',
-  count: 'int8',
-};
-
 /** The alert_resolutions columns joined onto an alert row (all null when unresolved). */
 interface ResolutionColumns {
   resolved_ms?: number | null;
@@ -161,6 +118,36 @@ function boundMs(value: string, name: string): number {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The level, rule, protocol and drill conditions of an aggregate on a rollup table aliased `t` (the hourly and the
+ * daily rollups share these columns).
+ */
+function rollupConditions(t: 'r' | 'd', query: AggregateQuery, levels: Level[] | null): RawBuilder<SqlBool> {
+  const col = (name: string) => sql.ref(`${t}.${name}`);
+  const all: RawBuilder<SqlBool>[] = [];
+  if (levels !== null) {
+    all.push(levels.length === 0 ? sql<SqlBool>`1 = 0` : sql<SqlBool>`${col('level')} in (${sql.join(levels)})`);
+  }
+  if (query.ruleId !== undefined) all.push(sql<SqlBool>`${col('rule_id')} = ${query.ruleId}`);
+  if (query.protocol !== undefined) all.push(sql<SqlBool>`${col('protocol')} = ${query.protocol}`);
+  if (query.drillOnly === true) all.push(sql<SqlBool>`${col('drill')} = 1`);
+  else if (query.includeDrill !== true) all.push(sql<SqlBool>`${col('drill')} = 0`);
+  return all.length === 0 ? sql<SqlBool>`1 = 1` : sql<SqlBool>`${sql.join(all, sql` and `)}`;
+}
+
+function toStoredAsset(r: Database['assets']): StoredAsset {
+  return {
+    enterpriseId: r.enterprise_id,
+    ip: r.ip,
+    sensorId: r.sensor_id,
+    role: r.role,
+    firstSeen: iso(r.first_seen_ms),
+    lastSeen: iso(r.last_seen_ms),
+    record: JSON.parse(r.record) as StoredAsset['record'],
+    updatedAt: iso(r.updated_ms),
+  };
 }
 
 /** Aggregate rows as the API returns them: time keys as ISO text in time order, others by count descending. */
@@ -282,23 +269,22 @@ export class KyselyStore implements CollectorStore {
   }
 
   /**
-   * PostgreSQL bulk insert: the rows as one JSON parameter, `INSERT … SELECT … FROM json_populate_recordset(…)`.
+   * PostgreSQL bulk insert: the rows as one JSON parameter, `INSERT … SELECT * FROM json_populate_recordset(…)`.
    * The statement stays small and constant whatever the row count. Column arrays (`unnest($1::text[], …)`, what
    * STACK.md measured on small rows) make the client escape every element into PostgreSQL's array syntax in
    * JavaScript: with alerts carrying 2 kB of evidence JSON that escaping and its garbage took most of the collector's
    * CPU (measured: 2.3k alerts per collector cpu-s). `JSON.stringify` of the rows is native, and the server parses
-   * JSON faster than array literals. Columns are the keys of `types`; the table's own column types apply.
+   * JSON faster than array literals. The table's own row type gives the columns and their types, so each row must
+   * hold every column (the `Row<…Table>` types make sure of it).
    */
-  private async unnestInsert<R = unknown>(
+  private async jsonInsert<R = unknown>(
     tx: Kysely<Database>,
     table: keyof Database,
     rows: object[],
-    types: Record<string, string>,
     tail: RawBuilder<unknown>,
   ): Promise<R[]> {
-    const columns = sql.join(Object.keys(types).map((c) => sql.ref(c)));
-    const result = await sql<R>`insert into ${sql.table(table)} (${columns})
-      select ${columns} from json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::json)
+    const result = await sql<R>`insert into ${sql.table(table)}
+      select * from json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::json)
       ${tail}`.execute(tx);
     return result.rows;
   }
@@ -396,8 +382,6 @@ export class KyselyStore implements CollectorStore {
     if (alerts.length === 0) return;
     // Sorted by the unique key: concurrent PostgreSQL inserts of the same events wait on each other in one order.
     alerts.sort((a, b) => compare(a.row.sensor_id, b.row.sensor_id) || compare(a.row.event_id, b.row.event_id));
-    const byUid = new Map<string, PendingAlert>();
-    for (const a of alerts) byUid.set(a.row.uid, a);
     const inserted: PendingAlert[] = [];
     if (this.sqliteRows !== null) {
       const flags = this.sqliteRows.insertAlerts(alerts.map((a) => a.row));
@@ -405,14 +389,16 @@ export class KyselyStore implements CollectorStore {
         if (flags[i] === true) inserted.push(a);
       });
     }
+    // The other paths learn what was new from the uids the insert returns.
+    const byUid = new Map<string, PendingAlert>();
+    if (this.sqliteRows === null) for (const a of alerts) byUid.set(a.row.uid, a);
     for (const chunk of this.sqliteRows !== null ? [] : this.chunks(alerts.map((a) => a.row))) {
       const rows =
         this.backend === 'postgres'
-          ? await this.unnestInsert<{ uid: string }>(
+          ? await this.jsonInsert<{ uid: string }>(
               tx,
               'alerts',
               chunk,
-              ALERT_TYPES,
               sql`on conflict (sensor_id, event_id) do nothing returning uid`,
             )
           : await tx
@@ -486,11 +472,10 @@ export class KyselyStore implements CollectorStore {
     }
     for (const chunk of this.chunks(sorted)) {
       if (this.backend === 'postgres') {
-        await this.unnestInsert(
+        await this.jsonInsert(
           tx,
           'alert_rollups',
           chunk,
-          ROLLUP_TYPES,
           sql`on conflict (hour_ms, enterprise_id, province, rule_id, level, protocol, drill)
               do update set count = alert_rollups.count + excluded.count`,
         );
@@ -508,11 +493,10 @@ export class KyselyStore implements CollectorStore {
     }
     for (const chunk of this.chunks(daily)) {
       if (this.backend === 'postgres') {
-        await this.unnestInsert(
+        await this.jsonInsert(
           tx,
           'alert_daily',
           chunk,
-          DAILY_TYPES,
           sql`on conflict (province, day_ms, rule_id, level, protocol, drill)
               do update set count = alert_daily.count + excluded.count`,
         );
@@ -1000,18 +984,14 @@ export class KyselyStore implements CollectorStore {
       .selectFrom('alert_rollups as r')
       .leftJoin('enterprises as e', 'e.id', 'r.enterprise_id')
       .select([keyExpr.as('key'), sql<number>`sum(r.count)`.as('count')])
-      .where(scopeCondition(scope, 'r.province', 'r.enterprise_id'));
+      .where(scopeCondition(scope, 'r.province', 'r.enterprise_id'))
+      .where(rollupConditions('r', query, levels));
     if (query.enterpriseId !== undefined) q = q.where('r.enterprise_id', '=', query.enterpriseId);
-    if (levels !== null) q = levels.length === 0 ? q.where(sql<SqlBool>`1 = 0`) : q.where('r.level', 'in', levels);
-    if (query.ruleId !== undefined) q = q.where('r.rule_id', '=', query.ruleId);
-    if (query.protocol !== undefined) q = q.where('r.protocol', '=', query.protocol);
     if (query.from !== undefined) {
       const from = boundMs(query.from, 'from');
       q = q.where('r.hour_ms', '>=', from - (((from % HOUR_MS) + HOUR_MS) % HOUR_MS));
     }
     if (query.to !== undefined) q = q.where('r.hour_ms', '<', boundMs(query.to, 'to'));
-    if (query.drillOnly === true) q = q.where('r.drill', '=', 1);
-    else if (query.includeDrill !== true) q = q.where('r.drill', '=', 0);
     const rows = await q.groupBy(keyExpr).execute();
     return sortAggregate(query, rows);
   }
@@ -1036,14 +1016,10 @@ export class KyselyStore implements CollectorStore {
     let q = this.db
       .selectFrom('alert_daily as d')
       .select([keyExpr.as('key'), sql<number>`sum(d.count)`.as('count')])
-      .where(scopeCondition(scope, 'd.province', 'd.province'));
-    if (levels !== null) q = levels.length === 0 ? q.where(sql<SqlBool>`1 = 0`) : q.where('d.level', 'in', levels);
-    if (query.ruleId !== undefined) q = q.where('d.rule_id', '=', query.ruleId);
-    if (query.protocol !== undefined) q = q.where('d.protocol', '=', query.protocol);
+      .where(scopeCondition(scope, 'd.province', 'd.province'))
+      .where(rollupConditions('d', query, levels));
     if (from !== undefined) q = q.where('d.day_ms', '>=', from);
     if (to !== undefined) q = q.where('d.day_ms', '<', to);
-    if (query.drillOnly === true) q = q.where('d.drill', '=', 1);
-    else if (query.includeDrill !== true) q = q.where('d.drill', '=', 0);
     return q.groupBy(keyExpr).execute();
   }
 
@@ -1057,16 +1033,7 @@ export class KyselyStore implements CollectorStore {
       .where(scopeCondition(scope, 'province', 'enterprise_id'))
       .orderBy('ip')
       .execute();
-    return rows.map((r) => ({
-      enterpriseId: r.enterprise_id,
-      ip: r.ip,
-      sensorId: r.sensor_id,
-      role: r.role,
-      firstSeen: iso(r.first_seen_ms),
-      lastSeen: iso(r.last_seen_ms),
-      record: JSON.parse(r.record) as StoredAsset['record'],
-      updatedAt: iso(r.updated_ms),
-    }));
+    return rows.map(toStoredAsset);
   }
 
   async listAllAssets(scope: Scope): Promise<StoredAsset[]> {
@@ -1077,16 +1044,7 @@ export class KyselyStore implements CollectorStore {
       .orderBy('enterprise_id')
       .orderBy('ip')
       .execute();
-    return rows.map((r) => ({
-      enterpriseId: r.enterprise_id,
-      ip: r.ip,
-      sensorId: r.sensor_id,
-      role: r.role,
-      firstSeen: iso(r.first_seen_ms),
-      lastSeen: iso(r.last_seen_ms),
-      record: JSON.parse(r.record) as StoredAsset['record'],
-      updatedAt: iso(r.updated_ms),
-    }));
+    return rows.map(toStoredAsset);
   }
 
   // ---- risk scores -----------------------------------------------------------------------------------------------
