@@ -5,6 +5,7 @@
  * a province can register sensors after they start sending.
  */
 import type { WireMessage } from '../../protocols/wire/messages.ts';
+import { concatPrepared, type PreparedIngest, prepareIngest } from '../store/ingest-rows.ts';
 import type { CollectorStore, IngestMessage } from '../store/types.ts';
 import type { IngestEnvelope, IngestHandler } from './consumer.ts';
 
@@ -20,9 +21,24 @@ export class StoreIngestHandler implements IngestHandler {
     private readonly log: (line: string) => void = () => undefined,
   ) {}
 
+  /**
+   * Builds the message's store rows on arrival and drops its parsed items (see IngestHandler.prepare): what waits
+   * for the batch is the rows, with each alert's evidence as the bytes the sensor sent.
+   */
+  prepare(envelope: IngestEnvelope): void {
+    const m = envelope.message;
+    envelope.prepared = prepareIngest(
+      [[toIngestMessage(m, new Date().toISOString(), envelope.itemBytes ?? null)]],
+      Date.now(),
+    );
+    envelope.message = { ...m, items: [] } as WireMessage;
+    envelope.itemBytes = null;
+  }
+
   async handleBatch(batch: IngestEnvelope[]): Promise<{ refused: number[] }> {
     await this.refreshRegistry();
     const refused: number[] = [];
+    const prepared: PreparedIngest[] = [];
     const messages: IngestMessage[] = [];
     const receivedAt = new Date().toISOString();
     batch.forEach((b, i) => {
@@ -32,9 +48,13 @@ export class StoreIngestHandler implements IngestHandler {
         refused.push(i);
         return;
       }
-      messages.push(toIngestMessage(m, receivedAt));
+      if (b.prepared !== undefined) prepared.push(b.prepared as PreparedIngest);
+      else messages.push(toIngestMessage(m, receivedAt, b.itemBytes ?? null));
+      // The envelope waits for the acks after the write; its rows need not (less for the GC to carry along).
+      b.prepared = undefined;
     });
-    if (messages.length > 0) await this.store.ingest(messages);
+    if (messages.length > 0) prepared.push(prepareIngest([messages], Date.now()));
+    if (prepared.length > 0) await this.store.ingestPrepared(concatPrepared(prepared));
     return { refused };
   }
 
@@ -52,7 +72,11 @@ export class StoreIngestHandler implements IngestHandler {
   }
 }
 
-export function toIngestMessage(m: WireMessage, receivedAt: string): IngestMessage {
+export function toIngestMessage(
+  m: WireMessage,
+  receivedAt: string,
+  itemBytes: Uint8Array[] | null = null,
+): IngestMessage {
   const base = {
     province: m.province,
     enterprise: m.enterprise,
@@ -63,7 +87,9 @@ export function toIngestMessage(m: WireMessage, receivedAt: string): IngestMessa
   };
   switch (m.kind) {
     case 'alert':
-      return { ...base, kind: 'alert', alerts: m.items };
+      return itemBytes === null
+        ? { ...base, kind: 'alert', alerts: m.items }
+        : { ...base, kind: 'alert', alerts: m.items, alertBytes: itemBytes };
     case 'asset':
       return { ...base, kind: 'asset', assets: m.items };
     case 'health':

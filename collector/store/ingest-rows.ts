@@ -6,6 +6,8 @@
  * structured clone cost more than the insert. PostgreSQL builds them in-process the same way. Uids are taken here
  * (UUIDv7, time-ordered): a row that turns out to be a duplicate simply never uses its uid.
  */
+
+import type { AlertItem } from '../../protocols/wire/messages.ts';
 import type {
   AlertsTable,
   AssetChangesTable,
@@ -21,6 +23,8 @@ export interface PendingAlert {
   /** Index of the ingest call (within one prepared batch) the row belongs to: results are per call. */
   request: number;
   row: AlertsTable;
+  /** The event as UTF-8 bytes, set (and `row.event` emptied) when the rows crossed to the SQLite writer packed. */
+  eventBytes?: Uint8Array;
 }
 
 export interface PendingChange {
@@ -95,31 +99,34 @@ export function prepareIngest(requests: IngestMessage[][], now: number): Prepare
         updates.set(updateKey, update);
       } else if (m.seq > update.maxSeq) update.maxSeq = m.seq;
 
-      for (const a of m.alerts ?? []) {
+      const alerts = m.alerts ?? [];
+      const raw = m.alertBytes !== undefined && m.alertBytes.length === alerts.length ? m.alertBytes : null;
+      for (let k = 0; k < alerts.length; k++) {
+        const a = alerts[k] as AlertItem;
         const rule = a.alert.rule;
-        out.alerts.push({
-          request,
-          row: {
-            uid: uuidv7(now),
-            event_id: a.id,
-            enterprise_id: m.enterprise,
-            sensor_id: m.sensor,
-            province: m.province,
-            ts_ms: timeMs(a.ts, receivedMs),
-            received_ms: receivedMs,
-            rule_id: rule.id,
-            rule_title: rule.title,
-            level: rule.level,
-            tags: JSON.stringify(rule.tags),
-            protocol: a.proto,
-            client_ip: a.client.ip,
-            server_ip: a.server.ip,
-            server_port: a.server.port,
-            count: a.alert.count,
-            drill,
-            event: JSON.stringify(a),
-          },
-        });
+        const eventBytes = raw?.[k];
+        const row: AlertsTable = {
+          uid: uuidv7(now),
+          event_id: a.id,
+          enterprise_id: m.enterprise,
+          sensor_id: m.sensor,
+          province: m.province,
+          ts_ms: timeMs(a.ts, receivedMs),
+          received_ms: receivedMs,
+          rule_id: rule.id,
+          rule_title: rule.title,
+          level: rule.level,
+          tags: JSON.stringify(rule.tags),
+          protocol: a.proto,
+          client_ip: a.client.ip,
+          server_ip: a.server.ip,
+          server_port: a.server.port,
+          count: a.alert.count,
+          drill,
+          // The sent bytes when there are any (row.event stays empty until a store needs the text).
+          event: eventBytes === undefined ? JSON.stringify(a) : '',
+        };
+        out.alerts.push(eventBytes === undefined ? { request, row } : { request, row, eventBytes });
       }
 
       for (const item of m.assets ?? []) {
@@ -233,7 +240,13 @@ export function concatPrepared(list: PreparedIngest[]): PreparedIngest {
     const base = out.requests;
     out.requests += p.requests;
     for (const s of p.senders) out.senders.push({ ...s, request: s.request + base });
-    for (const a of p.alerts) out.alerts.push({ request: a.request + base, row: a.row });
+    for (const a of p.alerts) {
+      out.alerts.push(
+        a.eventBytes === undefined
+          ? { request: a.request + base, row: a.row }
+          : { request: a.request + base, row: a.row, eventBytes: a.eventBytes },
+      );
+    }
     for (const c of p.changes) out.changes.push({ request: c.request + base, row: c.row });
     for (const a of p.assets) out.assets.push(a);
     for (const n of p.assetsPerRequest) out.assetsPerRequest.push(n);
@@ -243,4 +256,127 @@ export function concatPrepared(list: PreparedIngest[]): PreparedIngest {
     for (const u of p.sensorUpdates) out.sensorUpdates.push(u);
   }
   return out;
+}
+
+/** Alert columns whose values are strings (every other column is a number). */
+const ALERT_TEXT_COLUMNS = [
+  'uid',
+  'event_id',
+  'enterprise_id',
+  'sensor_id',
+  'province',
+  'rule_id',
+  'rule_title',
+  'level',
+  'tags',
+  'protocol',
+  'client_ip',
+  'server_ip',
+] as const;
+const ALERT_NUMBER_COLUMNS = ['ts_ms', 'received_ms', 'server_port', 'count', 'drill'] as const;
+
+/**
+ * A prepared batch's alerts by column, for the trip to the SQLite writer thread: the events (about 1.6 kB each, most
+ * of a batch's bytes) in one UTF-8 buffer, the numbers in one Float64Array, both transferred rather than copied; the
+ * short strings in one array per column.
+ */
+export interface PackedAlerts {
+  count: number;
+  requests: Uint32Array;
+  texts: string[][];
+  numbers: Float64Array;
+  events: Uint8Array;
+  eventEnds: Uint32Array;
+}
+
+/**
+ * Takes the alerts out of a prepared batch, packed by column (see PackedAlerts); `unpackAlerts` puts them back on the
+ * other side. Why: structured clone copied each event text at about 4 µs per alert on each side and rebuilt every
+ * row object field by field, together more than the insert itself. Copying the sent bytes (or encoding the text)
+ * once and moving the buffers costs a fraction of that.
+ */
+export function packAlerts(p: PreparedIngest): PackedAlerts {
+  const alerts = p.alerts;
+  p.alerts = [];
+  const n = alerts.length;
+  const eventEnds = new Uint32Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const a = alerts[i] as PendingAlert;
+    total += a.eventBytes?.length ?? Buffer.byteLength(a.row.event, 'utf8');
+    eventEnds[i] = total;
+  }
+  const buffer = Buffer.allocUnsafeSlow(total);
+  // Copies go through a plain Uint8Array view: `set` on a Buffer takes a generic path about 5× slower.
+  const events = new Uint8Array(buffer.buffer, buffer.byteOffset, total);
+  const requests = new Uint32Array(n);
+  const texts = ALERT_TEXT_COLUMNS.map(() => new Array<string>(n));
+  const numbers = new Float64Array(n * ALERT_NUMBER_COLUMNS.length);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const a = alerts[i] as PendingAlert;
+    const row = a.row;
+    requests[i] = a.request;
+    if (a.eventBytes !== undefined) {
+      events.set(a.eventBytes, at);
+      at += a.eventBytes.length;
+    } else at += buffer.write(row.event, at, 'utf8');
+    for (let c = 0; c < ALERT_TEXT_COLUMNS.length; c++) {
+      (texts[c] as string[])[i] = row[ALERT_TEXT_COLUMNS[c] as (typeof ALERT_TEXT_COLUMNS)[number]];
+    }
+    const base = i * ALERT_NUMBER_COLUMNS.length;
+    for (let c = 0; c < ALERT_NUMBER_COLUMNS.length; c++) {
+      numbers[base + c] = row[ALERT_NUMBER_COLUMNS[c] as (typeof ALERT_NUMBER_COLUMNS)[number]];
+    }
+  }
+  return { count: n, requests, texts, numbers, events, eventEnds };
+}
+
+/** Puts packed alerts back into their prepared batch; each event is a view into the packed buffer (no copy). */
+export function unpackAlerts(p: PreparedIngest, packed: PackedAlerts): void {
+  const col = (c: number) => packed.texts[c] as string[];
+  const [uid, eventId, enterprise, sensor, province, ruleId, ruleTitle, level, tags, protocol, clientIp, serverIp] =
+    ALERT_TEXT_COLUMNS.map((_, c) => col(c));
+  const width = ALERT_NUMBER_COLUMNS.length;
+  const alerts: PendingAlert[] = new Array(packed.count);
+  let start = 0;
+  for (let i = 0; i < packed.count; i++) {
+    const end = packed.eventEnds[i] ?? start;
+    const num = (c: number) => packed.numbers[i * width + c] ?? 0;
+    alerts[i] = {
+      request: packed.requests[i] ?? 0,
+      row: {
+        uid: uid?.[i] ?? '',
+        event_id: eventId?.[i] ?? '',
+        enterprise_id: enterprise?.[i] ?? '',
+        sensor_id: sensor?.[i] ?? '',
+        province: province?.[i] ?? '',
+        ts_ms: num(0),
+        received_ms: num(1),
+        rule_id: ruleId?.[i] ?? '',
+        rule_title: ruleTitle?.[i] ?? '',
+        level: level?.[i] ?? '',
+        tags: tags?.[i] ?? '',
+        protocol: protocol?.[i] ?? '',
+        client_ip: clientIp?.[i] ?? '',
+        server_ip: serverIp?.[i] ?? '',
+        server_port: num(2),
+        count: num(3),
+        drill: num(4),
+        event: '',
+      },
+      eventBytes: Buffer.from(packed.events.buffer, packed.events.byteOffset + start, end - start),
+    };
+    start = end;
+  }
+  p.alerts = alerts;
+}
+
+const eventDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** Gives alerts whose event travelled as bytes their text again (for stores that bind the text). */
+export function materializeEvents(p: PreparedIngest): void {
+  for (const a of p.alerts) {
+    if (a.eventBytes !== undefined && a.row.event === '') a.row.event = eventDecoder.decode(a.eventBytes);
+  }
 }

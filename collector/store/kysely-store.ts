@@ -20,6 +20,7 @@ import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from
 import { SUBJECT_TOKEN } from '../../protocols/wire/messages.ts';
 import { RegistryConflictError, StoreInputError } from './errors.ts';
 import {
+  materializeEvents,
   type PendingAlert,
   type PendingChange,
   type PreparedIngest,
@@ -321,6 +322,8 @@ export class KyselyStore implements CollectorStore {
   }
 
   private async writePrepared(tx: Kysely<Database>, p: PreparedIngest): Promise<IngestResult[]> {
+    // The SQLite row writer binds event bytes directly; the Kysely paths bind the text.
+    if (this.sqliteRows === null) materializeEvents(p);
     const results = Array.from({ length: p.requests }, emptyResult);
 
     const owner = new Map<string, string>();
@@ -384,7 +387,7 @@ export class KyselyStore implements CollectorStore {
     alerts.sort((a, b) => compare(a.row.sensor_id, b.row.sensor_id) || compare(a.row.event_id, b.row.event_id));
     const inserted: PendingAlert[] = [];
     if (this.sqliteRows !== null) {
-      const flags = this.sqliteRows.insertAlerts(alerts.map((a) => a.row));
+      const flags = this.sqliteRows.insertAlerts(alerts);
       alerts.forEach((a, i) => {
         if (flags[i] === true) inserted.push(a);
       });

@@ -12,8 +12,11 @@ import type Database from 'better-sqlite3';
 import type { AlertDailyTable, AlertRollupsTable, AlertsTable } from './schema.ts';
 
 export interface SqliteRowWriter {
-  /** Inserts each alert unless its (sensor, event id) is stored; returns which rows were new. */
-  insertAlerts(rows: readonly AlertsTable[]): boolean[];
+  /**
+   * Inserts each alert unless its (sensor, event id) is stored; returns which rows were new. An alert's event is
+   * taken from `eventBytes` (UTF-8) when set, else from `row.event`.
+   */
+  insertAlerts(alerts: readonly { row: AlertsTable; eventBytes?: Uint8Array }[]): boolean[];
   /** Adds each row's count to its hourly rollup (creating it). */
   addRollups(rows: readonly AlertRollupsTable[]): void;
   /** Adds each row's count to its daily province rollup (creating it). */
@@ -40,11 +43,12 @@ export function sqliteRowWriter(db: Database.Database): SqliteRowWriter {
     return statements;
   };
   return {
-    insertAlerts(rows) {
+    insertAlerts(alerts) {
       const { insertAlert } = prepare();
-      const inserted: boolean[] = new Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i] as AlertsTable;
+      const inserted: boolean[] = new Array(alerts.length);
+      for (let i = 0; i < alerts.length; i++) {
+        const a = alerts[i] as { row: AlertsTable; eventBytes?: Uint8Array };
+        const r = a.row;
         const { changes } = insertAlert.run(
           r.uid,
           r.event_id,
@@ -63,7 +67,7 @@ export function sqliteRowWriter(db: Database.Database): SqliteRowWriter {
           r.server_port,
           r.count,
           r.drill,
-          r.event,
+          a.eventBytes ?? r.event,
         );
         inserted[i] = changes > 0;
       }
@@ -86,7 +90,7 @@ function prepareInsertAlert(db: Database.Database): Database.Statement {
   return db.prepare(
     `insert into alerts (uid, event_id, enterprise_id, sensor_id, province, ts_ms, received_ms, rule_id, rule_title,
        level, tags, protocol, client_ip, server_ip, server_port, count, drill, event)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, cast(? as text))
      on conflict (sensor_id, event_id) do nothing`,
   );
 }

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { reviveStoreError } from './errors.ts';
-import { prepareIngest } from './ingest-rows.ts';
+import { type PreparedIngest, packAlerts, prepareIngest } from './ingest-rows.ts';
 import { KyselyStore } from './kysely-store.ts';
 import type { Database as Tables } from './schema.ts';
 import type { WriterConfig, WriterMethod, WriterReply, WriterRequest } from './sqlite-writer.ts';
@@ -149,12 +149,17 @@ export class SqliteStore implements CollectorStore {
   }
 
   private async write<T>(method: WriterMethod, ...args: unknown[]): Promise<T> {
+    return await this.send<T>(method, args, []);
+  }
+
+  /** Sends a request to the writer; the buffers in `transfer` are moved to it, not copied (unusable here after). */
+  private async send<T>(method: WriterMethod, args: unknown[], transfer: ArrayBuffer[]): Promise<T> {
     if (this.failure !== null) throw this.failure;
     if (this.closed) throw new Error('store is closed');
     const id = this.nextId++;
     const reply = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.refWorker();
-    this.worker.postMessage({ id, method, args } satisfies WriterRequest);
+    this.worker.postMessage({ id, method, args } satisfies WriterRequest, transfer);
     return (await reply) as T;
   }
 
@@ -173,7 +178,20 @@ export class SqliteStore implements CollectorStore {
   async ingest(messages: IngestMessage[]): Promise<IngestResult> {
     // Rows are built here, not in the writer: flat rows of strings and numbers cross to the worker thread far more
     // cheaply than the nested alert objects (their structured clone cost more than the insert itself).
-    return await this.write('ingest', prepareIngest([messages], Date.now()));
+    const [result] = await this.ingestPrepared(prepareIngest([messages], Date.now()));
+    if (result === undefined) throw new Error('the writer returned no ingest result');
+    return result;
+  }
+
+  async ingestPrepared(prepared: PreparedIngest): Promise<IngestResult[]> {
+    // The alerts travel packed by column, their events and numbers in transferred buffers (packAlerts says why).
+    const alerts = packAlerts(prepared);
+    return await this.send('ingest', [prepared, alerts], [
+      alerts.events.buffer,
+      alerts.eventEnds.buffer,
+      alerts.numbers.buffer,
+      alerts.requests.buffer,
+    ] as ArrayBuffer[]);
   }
 
   async upsertEnterprise(e: Omit<Enterprise, 'createdAt' | 'updatedAt'>): Promise<Enterprise> {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryConflictError, StoreInputError } from './errors.ts';
+import { concatPrepared, prepareIngest } from './ingest-rows.ts';
 import {
   type AlertSpec,
   alertItem,
@@ -59,6 +60,8 @@ async function register(store: CollectorStore): Promise<void> {
   await store.upsertSensor({ id: 'sensB', enterpriseId: 'entB' });
   await store.upsertSensor({ id: 'sensC', enterpriseId: 'entC' });
 }
+
+const enc = new TextEncoder();
 
 function alerts(id: Identity, from: number, count: number, spec: Partial<AlertSpec> = {}) {
   return Array.from({ length: count }, (_, i) =>
@@ -174,6 +177,38 @@ export function describeStoreContract(harness: StoreHarness): void {
                 (select count(*) from traffic) as t, (select count(*) from assets) as r`,
       );
       expect(Object.values(counts[0] ?? {}).map(Number)).toEqual([10, 2, 2, 2, 4, 2]);
+    });
+
+    it('stores the sent bytes of each alert as its event, and returns one result per prepared call', async () => {
+      await register(store);
+      const items = alerts(A, 0, 3);
+      // The text as a sensor might send it: other key order and spacing than JSON.stringify of the parsed alert.
+      const sent = items.map((a) => {
+        const { id, ...rest } = a;
+        return `{ "id" : ${JSON.stringify(id)}, ${JSON.stringify(rest).slice(1)}`;
+      });
+      const withBytes = { ...message(A, 1, { alerts: items }), alertBytes: sent.map((s) => enc.encode(s)) };
+      const results = await store.ingestPrepared(
+        concatPrepared([
+          prepareIngest([[withBytes]], Date.now()),
+          prepareIngest([[message(B, 1, { alerts: alerts(B, 0, 2) })], [withBytes]], Date.now()),
+        ]),
+      );
+      expect(results.map((r) => [r.alertsInserted, r.alertsDuplicate])).toEqual([
+        [3, 0],
+        [2, 0],
+        [0, 3],
+      ]);
+      const stored = await db.query<{ event_id: string; event: string }>(
+        `select event_id, event from alerts where sensor_id = 'sensA' order by event_id`,
+      );
+      const byId = new Map(items.map((a, i) => [a.id, sent[i]]));
+      expect(stored).toHaveLength(3);
+      for (const row of stored) expect(row.event).toBe(byId.get(row.event_id));
+      const listed = await allAlerts(store, { kind: 'all' }, { enterpriseId: 'entA' });
+      expect(listed.map((a) => a.event).sort((x, y) => x.id.localeCompare(y.id))).toEqual(
+        [...items].sort((x, y) => x.id.localeCompare(y.id)),
+      );
     });
 
     it('counts duplicates inside one call and across concurrent calls exactly once', async () => {

@@ -4,7 +4,9 @@
  * instances, large provinces). Everything that reads takes a `Scope`, and the store applies it in SQL: a caller
  * cannot forget to filter by enterprise.
  */
+
 import type { AlertItem, AssetItem, HealthItem, StatsItem } from '../../protocols/wire/messages.ts';
+import type { PreparedIngest } from './ingest-rows.ts';
 
 /** Who may see what (derived from the API token): a province admin/analyst sees a province, others a list. */
 export type Scope =
@@ -70,6 +72,11 @@ export interface IngestMessage {
   receivedAt: string;
   kind: 'alert' | 'asset' | 'health' | 'stats';
   alerts?: AlertItem[];
+  /**
+   * Each alert's JSON as the sensor sent it (UTF-8, index for index with `alerts`), already validated: stored as the
+   * alert's event instead of serialising the parsed alert again.
+   */
+  alertBytes?: Uint8Array[];
   assets?: AssetItem[];
   health?: HealthItem[];
   stats?: StatsItem[];
@@ -385,6 +392,11 @@ export interface CollectorStore {
 
   /** Writes messages in one durable transaction; idempotent (a message stored twice changes nothing). */
   ingest(messages: IngestMessage[]): Promise<IngestResult>;
+  /**
+   * Writes rows already built by `prepareIngest` (ingest builds them as each message arrives) in one transaction;
+   * one result per ingest call they were prepared from.
+   */
+  ingestPrepared(prepared: PreparedIngest): Promise<IngestResult[]>;
 
   upsertEnterprise(e: Omit<Enterprise, 'createdAt' | 'updatedAt'>): Promise<Enterprise>;
   getEnterprise(id: string, scope: Scope): Promise<Enterprise | null>;

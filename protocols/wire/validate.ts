@@ -13,6 +13,7 @@ import {
   type SensorIdentity,
   type WireMessage,
 } from './messages.ts';
+import { splitItems } from './split-items.ts';
 
 export const REJECT_REASONS = [
   'bad_subject',
@@ -26,7 +27,17 @@ export const REJECT_REASONS = [
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export type ValidationResult =
-  | { ok: true; message: WireMessage; subject: SensorIdentity & { kind: MessageKind } }
+  | {
+      ok: true;
+      message: WireMessage;
+      subject: SensorIdentity & { kind: MessageKind };
+      /**
+       * Each item's bytes as the sensor sent them (UTF-8 JSON, views into the message's bytes, index for index with
+       * `message.items`), when the message was parsed item by item; null when it took the whole-message path.
+       * Stores keep them instead of serialising the parsed items again.
+       */
+      itemBytes: Uint8Array[] | null;
+    }
   | { ok: false; reason: RejectReason; detail: string; subject: (SensorIdentity & { kind: MessageKind }) | null };
 
 const ajv = new Ajv({ allErrors: false, strict: true });
@@ -35,16 +46,50 @@ const validators = Object.fromEntries(
 ) as Record<MessageKind, ValidateFunction>;
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+// Parts of a message are decoded with the byte-order mark kept: stripped, a BOM inside the message (which makes it
+// invalid JSON) would be accepted by the part-wise parse.
+const partDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Parses a message item by item (see split-items.ts for why), or returns null when it cannot be split or a part
+ * does not parse: the caller then parses it whole, which accepts exactly the same inputs with the same values and
+ * reports the error.
+ */
+export function parseByItems(data: Uint8Array): { parsed: Record<string, unknown>; spans: Uint8Array[] } | null {
+  const split = splitItems(data);
+  if (split === null) return null;
+  try {
+    const header = JSON.parse(
+      `${partDecoder.decode(data.subarray(0, split.arrayStart))}[]${partDecoder.decode(data.subarray(split.arrayEnd))}`,
+    ) as Record<string, unknown>;
+    const count = split.items.length / 2;
+    const spans: Uint8Array[] = new Array(count);
+    const items: unknown[] = new Array(count);
+    for (let k = 0; k < count; k++) {
+      const span = data.subarray(split.items[2 * k], split.items[2 * k + 1]);
+      spans[k] = span;
+      items[k] = JSON.parse(partDecoder.decode(span));
+    }
+    header.items = items;
+    return { parsed: header, spans };
+  } catch {
+    return null;
+  }
+}
 
 export function validateMessage(subjectText: string, data: Uint8Array, maxBytes = MAX_MESSAGE_BYTES): ValidationResult {
   const subject = parseSubject(subjectText);
   if (subject === null) return reject('bad_subject', `'${subjectText.slice(0, 200)}' is not ot.v1.<p>.<e>.<s>.<kind>`);
   if (data.byteLength > maxBytes) return reject('too_large', `${data.byteLength} bytes > ${maxBytes}`, subject);
   let parsed: unknown;
-  try {
-    parsed = JSON.parse(decoder.decode(data));
-  } catch (err) {
-    return reject('not_json', (err as Error).message.slice(0, 200), subject);
+  const byItems = parseByItems(data);
+  if (byItems !== null) parsed = byItems.parsed;
+  else {
+    try {
+      parsed = JSON.parse(decoder.decode(data));
+    } catch (err) {
+      return reject('not_json', (err as Error).message.slice(0, 200), subject);
+    }
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return reject('schema', 'message is not a JSON object', subject);
@@ -70,7 +115,7 @@ export function validateMessage(subjectText: string, data: Uint8Array, maxBytes 
   // Events inside name their sensor too: one sensor may not speak for another through its own subject.
   const foreign = foreignSensor(message, subject.sensor);
   if (foreign !== null) return reject('identity_mismatch', `an item names sensor '${foreign}'`, subject);
-  return { ok: true, message, subject };
+  return { ok: true, message, subject, itemBytes: byItems?.spans ?? null };
 }
 
 function reject(
