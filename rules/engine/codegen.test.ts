@@ -9,6 +9,7 @@ import { alertEvent, CollectingAlertSink } from '../../sensor/alerts.ts';
 import { analyseFile } from '../../sensor/analyse-file.ts';
 import { Rng } from '../../tests/support/prng.ts';
 import { loadRules, resolveTestCapture } from '../loader.ts';
+import { eqFold } from './codegen.ts';
 import { buildRuleSet, type CompiledRule, compileRules, formatProblem } from './compile.ts';
 import { type RuleAlert, RuleEngine, type RuleEngineOptions, type RuleEngineStats } from './runtime.ts';
 import { type FlowLike, K_COTP_CONNECT, K_MODBUS_TX, ModbusTxSubject, RecordSubject } from './subjects.ts';
@@ -223,6 +224,49 @@ detection:
         expect(fused.stats, `seed ${seed}, runs of ${maxRulesPerRun}`).toEqual(single.stats);
       }
     }
+  });
+});
+
+describe('case-insensitive equality without lower-casing', () => {
+  it('decides as length check plus toLowerCase, also for characters that change length or map to ASCII', () => {
+    // U+0130 lower-cases to two characters, U+212A (Kelvin) to ASCII k, final sigma depends on context.
+    const words = [
+      'vendor',
+      'VENDOR',
+      'Vendor',
+      'public',
+      'vendoR',
+      'vend0r',
+      'k',
+      'K',
+      '\u212a',
+      'i\u0307',
+      '\u0130',
+      'ΟΔΟΣ',
+      'οδος',
+      'οδοσ',
+      'οδος ',
+      '',
+      'vendör',
+      'VENDÖR',
+      'ab\u212ac',
+      'abkc',
+      'ABKC',
+      42,
+      undefined,
+    ];
+    let equal = 0;
+    for (const x of words) {
+      for (const w of words) {
+        if (typeof w !== 'string') continue;
+        const lower = w.toLowerCase();
+        const want = typeof x === 'string' && x.length === lower.length && x.toLowerCase() === lower;
+        expect([x, lower, eqFold(x, lower)]).toEqual([x, lower, want]);
+        if (want) equal++;
+      }
+    }
+    // Not only "different" pairs: case variants and the Kelvin sign compare equal.
+    expect(equal).toBeGreaterThan(words.length);
   });
 });
 

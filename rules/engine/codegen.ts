@@ -38,6 +38,23 @@ function present(v: unknown): boolean {
   return v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
 }
 
+/**
+ * `typeof x === 'string' && x.length === lower.length && x.toLowerCase() === lower` (the matcher's case-insensitive
+ * equality) without lower-casing into a new string per event: e.g. Modbus `category: vendor` met `public` (same
+ * length) on every transaction, one string allocated each time. ASCII characters lower-case one to one and without
+ * context, so comparing them in place decides the same; from the first non-ASCII character on, `toLowerCase` decides.
+ */
+export function eqFold(x: unknown, lower: string): boolean {
+  if (typeof x !== 'string' || x.length !== lower.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    let c = x.charCodeAt(i);
+    if (c >= 0x80) return x.toLowerCase() === lower;
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 function inCidr4(x: unknown, base: number, size: number): boolean {
   if (typeof x !== 'string') return false;
   const n = parseIPv4(x);
@@ -113,7 +130,8 @@ function testExpr(e: Emitter, node: Extract<PredNode, { op: 'test' }>): string {
           const lower = spec.lower?.[j];
           if (lower === undefined) return `${x} === ${k}`;
           // Exact spelling first; else same length and equal lower-cased (the matcher's order).
-          return `(${x} === ${k} || (typeof ${x} === 'string' && ${x}.length === ${e.konst(lower.length)} && ${x}.toLowerCase() === ${e.konst(lower)}))`;
+          // The length test stays inline: most values differ in length and are rejected without a call.
+          return `(${x} === ${k} || (typeof ${x} === 'string' && ${x}.length === ${e.konst(lower.length)} && eqFold(${x}, ${e.konst(lower)})))`;
         }
         const op = spec.op === 'gt' ? '>' : spec.op === 'gte' ? '>=' : spec.op === 'lt' ? '<' : '<=';
         return `(typeof ${x} === 'number' && ${x} ${op} ${k})`;
@@ -206,19 +224,19 @@ function matchCode(e: Emitter, st: RuleState, R = 'r', ST = 'st', COR = 'cor'): 
     if (st.byteValues) {
       // RuleEngine.countByte.
       lines.push(`if (v === undefined) c = -1;
-      else if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) c = E.countOther(${ST}, g, v, t);
+      else if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) c = E.countOther(${ST}, g, v);
       else {
         const bytes = g.bytes;
         if (bytes[v] === NOT_SEEN) g.byteList[g.byteCount++] = v;
         bytes[v] = t;
-        c = g.byteCount + g.values.size < ${threshold} ? -1 : E.countByteTail(${ST}, g, t);
+        c = g.byteCount + g.values.size < ${threshold} ? -1 : E.countByteTail(${ST}, g);
       }`);
     } else if (st.numberValues) {
       // RuleEngine.countNumber's repeat of the previous value, else countOther.
       lines.push(`if (typeof v === 'number' && g.lastSlot >= 0 && v === g.lastValue) { g.nums.times[g.lastSlot] = t; c = -1; }
-      else c = E.countOther(${ST}, g, v, t);`);
+      else c = E.countOther(${ST}, g, v);`);
     } else {
-      lines.push(`c = E.countOther(${ST}, g, v, t);`);
+      lines.push(`c = E.countOther(${ST}, g, v);`);
     }
   }
   lines.push(`if (c >= 0) { ${raise} }`);
@@ -296,7 +314,7 @@ function buildRunPlan(kind: number, sts: readonly RuleState[]): Plan {
   const e = new Emitter();
   const blocks: string[] = [];
   const head: string[] = [`'use strict';`, 'const kind = C.kind, U = C.unset, NOT_SEEN = C.notSeen;'];
-  head.push('const isArray = Array.isArray, present = C.present, inCidr4 = C.inCidr4;');
+  head.push('const isArray = Array.isArray, present = C.present, inCidr4 = C.inCidr4, eqFold = C.eqFold;');
   sts.forEach((st, j) => {
     head.push(`const r${j} = C.r[${j}], cor${j} = C.r[${j}].correlation;`);
     const pred = predExpr(e, st.rule.tree);
@@ -311,6 +329,7 @@ function buildRunPlan(kind: number, sts: readonly RuleState[]): Plan {
 return function evaluateRun(s, sts, E) {
   ${locals}
   const stats = E.stats, t = s.tsSec * 1000 + s.tsNsec / 1e6;
+  E.now[0] = t;
   let cache = null, g = null, w = null, o, v, c = 0;
   ${blocks.join('\n  ')}
 };`;
@@ -342,6 +361,7 @@ function instantiateEmitted(source: string, kind: number, e: Emitter, r: unknown
     notSeen: NOT_SEEN,
     present,
     inCidr4,
+    eqFold,
     g: e.getters,
     p: e.preds,
     k: e.consts,
@@ -371,7 +391,7 @@ function buildPlan(kind: number, st: RuleState): Plan {
   const head: string[] = [
     `'use strict';`,
     'const kind = C.kind, U = C.unset, NOT_SEEN = C.notSeen, r = C.r, cor = C.r.correlation;',
-    'const isArray = Array.isArray, present = C.present, inCidr4 = C.inCidr4;',
+    'const isArray = Array.isArray, present = C.present, inCidr4 = C.inCidr4, eqFold = C.eqFold;',
   ];
   const locals = declareEmitted(e, head);
   const source = `${head.join('\n')}
@@ -379,6 +399,7 @@ return function evaluateRule(s, st, E) {
   ${locals}
   if (!${pred}) return;
   const stats = E.stats, t = s.tsSec * 1000 + s.tsNsec / 1e6;
+  E.now[0] = t;
   let cache = null, g = null, w = null, o, v, c = 0;
   ${match}
 };`;

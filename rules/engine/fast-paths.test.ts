@@ -3,6 +3,7 @@
  * serviceName dispatch vs evaluating every rule, S7 request parts read from header bytes vs decoding.
  */
 import { describe, expect, it } from 'vitest';
+import { decodePdu } from '../../protocols/modbus/decode.ts';
 import { encodingId } from '../../protocols/opcua/names.ts';
 import { decodeS7 } from '../../protocols/s7comm/decode.ts';
 import { buildRuleSet, type CompiledRule, compileRules, formatProblem } from './compile.ts';
@@ -17,6 +18,9 @@ import {
   S7_PART_PI,
   S7_PART_USERDATA,
   S7TxSubject,
+  WORD_ADDRESS,
+  WORD_QUANTITY,
+  WORD_VALUE,
 } from './subjects.ts';
 
 function compileOk(text: string): CompiledRule[] {
@@ -88,6 +92,29 @@ describe('value_count on byte fields (array) decides like the Map path', () => {
     expect(unit).toEqual([3, 3]);
     expect(runSweep('func', events)).toEqual(unit);
     expect(runSweep('tid', events)).toEqual(unit);
+  });
+});
+
+describe('Modbus request words read in place', () => {
+  it('equal decodePdu address / quantity / value for every function code and length', () => {
+    const s = new ModbusTxSubject();
+    // Bytes after the function code that differ per position, so a wrong offset shows.
+    const body = Array.from({ length: 12 }, (_, i) => 0x11 * (i + 1));
+    let checked = 0;
+    for (let fc = 0; fc < 256; fc++) {
+      for (let len = 1; len <= 13; len++) {
+        const buf = Uint8Array.from([0xee, fc, ...body]).subarray(0, len + 1);
+        const tx = { func: fc, reqBuf: buf, reqOff: 1, reqLen: len, request: null };
+        s.set(tx as never, FLOW, 0, 0, null);
+        const d = decodePdu(0, buf, 1, len);
+        expect([fc, len, s.requestWord(WORD_ADDRESS)]).toEqual([fc, len, d.address]);
+        expect([fc, len, s.requestWord(WORD_QUANTITY)]).toEqual([fc, len, d.quantity]);
+        expect([fc, len, s.requestWord(WORD_VALUE)]).toEqual([fc, len, d.value]);
+        if (d.address !== undefined) checked++;
+      }
+    }
+    // The codes with an address (1–6, 15, 16, 22) were compared with one, not only as undefined.
+    expect(checked).toBeGreaterThan(9 * 5);
   });
 });
 
@@ -181,6 +208,14 @@ describe('S7 request parts told from header bytes', () => {
     expect(seen[0]).toEqual([0x82, 0x84]);
     expect(seen[1]).toEqual([0x81, 0x83]);
     expect(seen[3]).toEqual([0x82]);
+    // One subject for all requests, forwards and backwards: its reused array must not keep a longer earlier result.
+    const reused = new S7TxSubject();
+    for (const b of [...cases, ...[...cases].reverse()]) {
+      reused.set({ reqBuf: b, reqLen: b.length, rosctr: b[1] ?? 0, func: b[10] ?? 0 } as never, FLOW, 1, 0, null);
+      const expected = reused.requestMayHave(S7_PART_ITEMS) ? fromDecode(b) : undefined;
+      const got = reused.itemAreas();
+      expect(got === undefined ? undefined : [...got]).toEqual(expected);
+    }
   });
   it('a rule on request.pi.service still matches PI requests and reads nothing from others', () => {
     const alerts: RuleAlert[] = [];

@@ -32,8 +32,9 @@ describe('NumberSet behaves like a Map<number, time> in first-sighting order', (
                   : -0;
           const pos = set.find(v);
           expect(pos >= 0).toBe(model.has(v));
-          if (pos >= 0) set.times[pos] = t;
-          else set.add(v, t);
+          // add() may compact into new arrays: read `times` after it.
+          const at = pos >= 0 ? pos : set.add(v);
+          set.times[at] = t;
           model.set(v, t);
         } else if (r < 0.9) {
           const span = Math.floor(rnd() * 400);
@@ -56,10 +57,14 @@ describe('NumberSet behaves like a Map<number, time> in first-sighting order', (
 
   it('keeps first-sighting order across deletes and re-adds', () => {
     const set = new NumberSet();
-    for (const v of [5, 6, 7]) set.add(v, v);
+    for (const v of [5, 6, 7]) {
+      const at = set.add(v);
+      set.times[at] = v;
+    }
     set.dropOlderThan(10, 4); // drops 5 (seen at 5): 6 and 7 stay
     expect(set.find(5)).toBe(-1);
-    set.add(5, 11); // back, now the newest sighting
+    const back = set.add(5); // back, now the newest sighting
+    set.times[back] = 11;
     set.dropFirst(); // the oldest is 6
     expect(set.find(6)).toBe(-1);
     expect(set.find(7) >= 0 && set.find(5) >= 0).toBe(true);

@@ -52,12 +52,14 @@ export class NumberSet {
     }
   }
 
-  /** Adds `v` (not in the set) at the end of the first-sighting order; returns its log position. */
-  add(v: number, t: number): number {
+  /**
+   * Adds `v` (not in the set) at the end of the first-sighting order; returns its log position, whose time the caller
+   * sets (`times[pos]`: a time passed to a call that is not inlined would be boxed, one allocation per value).
+   */
+  add(v: number): number {
     if (this.tail === this.keys.length) this.compact(this.size + 1);
     const pos = this.tail++;
     this.keys[pos] = v;
-    this.times[pos] = t;
     this.live[pos] = 1;
     this.size++;
     const index = this.index;

@@ -436,6 +436,14 @@ function readFields(fields: readonly NamedField[], s: Subject): Record<string, u
 
 export class RuleEngine {
   readonly stats = new RuleEngineStats();
+  /**
+   * @internal The packet time (ms) of the matching event, set by the generated function (or `onMatch`) before it calls
+   * the slow paths (the value count, stale-value drops), which read it here instead of taking it as an argument: a
+   * double passed to a call that is not inlined is boxed into a new heap number, one allocation per counted event
+   * (≈ 5 MB per pass of modbus_big). Not set in `evaluate`: reading the time there is a load from every subject class
+   * at one site (megamorphic on a mixed capture), where each generated function reads it from one.
+   */
+  readonly now = new Float64Array(1);
   private readonly byKind: (readonly CompiledRule[])[];
   /** Per kind, all its rules as one list (with its generated function). */
   private readonly lists: RuleList[];
@@ -592,6 +600,9 @@ export class RuleEngine {
     const now = tsSec * 1000;
     for (const st of this.suppressing) {
       const windows = st.windows as Map<string, Window>;
+      // Most rules have no open window: skip them without creating a Map iterator (this runs every few thousand
+      // packets, too seldom to be optimized, so each iterator was a real allocation and a slow call).
+      if (windows.size === 0) continue;
       for (const [key, w] of windows) {
         if (w.endMs <= now) {
           windows.delete(key);
@@ -613,19 +624,19 @@ export class RuleEngine {
   /** @internal A rule matched (the generated code calls this for the rules it does not handle inline). */
   onMatch(r: CompiledRule, st: RuleState, kind: number, s: Subject): void {
     this.stats.matches++;
+    this.now[0] = timeMs(s.tsSec, s.tsNsec);
     const cor = r.correlation;
     if (cor === null) {
       this.raise(r, st, kind, s, null, 0);
       return;
     }
     const g = this.groupOf(st, kind, s);
-    const t = timeMs(s.tsSec, s.tsNsec);
     const count =
       g.times !== null
-        ? this.countEvent(g, t, st.threshold, st.timespanMs)
+        ? this.countEvent(g, st.threshold, st.timespanMs)
         : st.byteValues
-          ? this.countByte(st, g, (st.valueField as NamedField).def.get(s), t)
-          : this.countOther(st, g, (st.valueField as NamedField).def.get(s), t);
+          ? this.countByte(st, g, (st.valueField as NamedField).def.get(s))
+          : this.countOther(st, g, (st.valueField as NamedField).def.get(s));
     if (count >= 0) this.raise(r, st, kind, s, cor, count);
   }
 
@@ -684,8 +695,9 @@ export class RuleEngine {
     return g;
   }
 
-  /** event_count: records an event at `t`; the count when it fires (the window then starts afresh), else -1. */
-  private countEvent(g: Group, t: number, threshold: number, timespanMs: number): number {
+  /** event_count: records an event at the current time; the count when it fires (the window then starts afresh), else -1. */
+  private countEvent(g: Group, threshold: number, timespanMs: number): number {
+    const t = this.now[0] as number;
     // Ring of the newest `threshold` times: only they can complete a count.
     const times = g.times as Float64Array;
     const cap = times.length;
@@ -708,29 +720,31 @@ export class RuleEngine {
   }
 
   /** value_count on a byteDomain field: countOther's semantics (stale values dropped only when it could fire), no hashing. */
-  private countByte(st: RuleState, g: Group, v: unknown, t: number): number {
+  private countByte(st: RuleState, g: Group, v: unknown): number {
     if (v === undefined) return -1;
-    if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) return this.countOther(st, g, v, t);
+    if (typeof v !== 'number' || v < 0 || v >= 256 || !Number.isInteger(v)) return this.countOther(st, g, v);
+    const t = this.now[0] as number;
     const bytes = g.bytes as Float64Array;
     if (bytes[v] === NOT_SEEN) (g.byteList as Uint8Array)[g.byteCount++] = v;
     bytes[v] = t;
     const values = g.values as Map<unknown, number>;
     if (g.byteCount + values.size < st.threshold) return -1;
-    return this.countByteTail(st, g, t);
+    return this.countByteTail(st, g);
   }
 
   /** @internal countByte once the byte is recorded and the count could fire: drops stale values, fires or not. */
-  countByteTail(st: RuleState, g: Group, t: number): number {
+  countByteTail(st: RuleState, g: Group): number {
     const values = g.values as Map<unknown, number>;
-    this.dropStale(g, t, st.timespanMs);
+    this.dropStale(g, st.timespanMs);
     const count = g.byteCount + values.size;
     if (count < st.threshold) return -1;
     this.clearValues(g);
     return count;
   }
 
-  /** value_count: drops the values of `g` last seen more than `timespanMs` before `t`. */
-  private dropStale(g: Group, t: number, timespanMs: number): void {
+  /** value_count: drops the values of `g` last seen more than `timespanMs` before the current time. */
+  private dropStale(g: Group, timespanMs: number): void {
+    const t = this.now[0] as number;
     const bytes = g.bytes;
     if (bytes !== null && g.byteCount > 0) {
       // Only the counted bytes, compacted in place (their order is never observed).
@@ -756,9 +770,12 @@ export class RuleEngine {
   }
 
   private clearValues(g: Group): void {
-    (g.values as Map<unknown, number>).clear();
+    // Only when not empty: Map.clear() allocates a fresh table even for an empty Map, and a byte-valued group (whose
+    // values all live in `bytes`) fires every few dozen events on a scan.
+    const values = g.values as Map<unknown, number>;
+    if (values.size > 0) values.clear();
     g.nums?.clear();
-    g.freeSlots.length = 0;
+    if (g.freeSlots.length > 0) g.freeSlots.length = 0;
     g.nextSlot = 0;
     g.lastSlot = -1;
     const bytes = g.bytes;
@@ -770,11 +787,12 @@ export class RuleEngine {
   }
 
   /** @internal value_count of value `v` through the Map: the count when it fires (values then cleared), else -1. */
-  countOther(st: RuleState, g: Group, v: unknown, t: number): number {
+  countOther(st: RuleState, g: Group, v: unknown): number {
     if (v === undefined) return -1;
     const nums = g.nums;
     // NaN (never equal to itself) stays in the Map, which treats all NaNs as one value.
-    if (nums !== null && typeof v === 'number' && !Number.isNaN(v)) return this.countNumber(st, g, nums, v, t);
+    if (nums !== null && typeof v === 'number' && !Number.isNaN(v)) return this.countNumber(st, g, nums, v);
+    const t = this.now[0] as number;
     const threshold = st.threshold;
     const values = g.values as Map<unknown, number>;
     const vk = Array.isArray(v) ? v.join(',') : v;
@@ -792,7 +810,7 @@ export class RuleEngine {
     g.lastValue = vk;
     g.lastSlot = slot;
     // Stale values are dropped only when the count could fire (no scan per event otherwise).
-    if (values.size + g.byteCount >= threshold || values.size > this.maxValues) this.dropStale(g, t, st.timespanMs);
+    if (values.size + g.byteCount >= threshold || values.size > this.maxValues) this.dropStale(g, st.timespanMs);
     while (values.size > this.maxValues) {
       const oldest = values.entries().next().value;
       if (oldest === undefined) break;
@@ -809,22 +827,23 @@ export class RuleEngine {
   }
 
   /** countOther for a number of a NumberSet group: the same steps on the set (the Map holds nothing here). */
-  private countNumber(st: RuleState, g: Group, nums: NumberSet, v: number, t: number): number {
+  private countNumber(st: RuleState, g: Group, nums: NumberSet, v: number): number {
+    const t = this.now[0] as number;
     if (g.lastSlot >= 0 && v === g.lastValue) {
       // Same value as the previous event (its log position is stable until the set next grows or clears).
       nums.times[g.lastSlot] = t;
       return -1;
     }
     let slot = nums.find(v);
-    if (slot < 0) slot = nums.add(v, t);
-    else nums.times[slot] = t;
+    if (slot < 0) slot = nums.add(v);
+    nums.times[slot] = t;
     g.lastValue = v;
     g.lastSlot = slot;
     const values = g.values as Map<unknown, number>;
     const threshold = st.threshold;
     let size = nums.size + values.size;
     if (size + g.byteCount >= threshold || size > this.maxValues) {
-      this.dropStale(g, t, st.timespanMs);
+      this.dropStale(g, st.timespanMs);
       while (nums.size + values.size > this.maxValues) {
         if (nums.size > 0) nums.dropFirst();
         else {

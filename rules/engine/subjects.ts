@@ -115,6 +115,9 @@ export class Subject {
 
 const UNDECODED = null;
 
+/** `itemAreas` of a request with no S7ANY item. */
+const NO_AREAS: readonly number[] = Object.freeze([]);
+
 function u16(b: Uint8Array, i: number): number {
   return ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
 }
@@ -153,8 +156,8 @@ export class ModbusTxSubject extends Subject {
   }
 
   /**
-   * Address / quantity / value of the request, read in place for the common function codes (1–6, 15, 16: the same
-   * bytes and length checks as decodePdu) so a rule on them does not decode every request; others decode.
+   * Address / quantity / value of the request, read in place with the same bytes and length checks as decodePdu
+   * (fast-paths.test.ts compares both for every function code), so a rule on them decodes no request.
    */
   requestWord(which: number): number | undefined {
     const tx = this.tx;
@@ -178,9 +181,10 @@ export class ModbusTxSubject extends Subject {
       if (len < 6 || which === WORD_VALUE) return undefined;
       return which === WORD_ADDRESS ? u16(b, o + 1) : u16(b, o + 3);
     }
-    const d = this.request();
-    if (d === null) return undefined;
-    return which === WORD_ADDRESS ? d.address : which === WORD_QUANTITY ? d.quantity : d.value;
+    // Mask write (decodePdu: address when the PDU has its 7 bytes). No other request has an address, quantity or
+    // value (FC 23's are readAddress / writeAddress): decoding them only to find none allocated a record per request.
+    if (fc === 22) return which === WORD_ADDRESS && len >= 7 ? u16(b, o + 1) : undefined;
+    return undefined;
   }
 
   response(): ModbusDecoded | null {
@@ -249,7 +253,7 @@ export class S7TxSubject extends Subject {
    * `request.items.area` read in place (same walk and bounds as decodeS7's item list), so a rule on the area of
    * written items does not decode every Write Var request (items, data values as hex). Returns a reused array.
    */
-  itemAreas(): number[] | undefined {
+  itemAreas(): readonly number[] | undefined {
     const tx = this.tx;
     if (tx === null || !this.requestMayHave(S7_PART_ITEMS)) return undefined;
     const b = tx.reqBuf;
@@ -258,14 +262,23 @@ export class S7TxSubject extends Subject {
     if (hlen >= parEnd) return undefined;
     const count = b[hlen + 1] ?? 0;
     const out = this.areas;
-    out.length = 0;
+    let n = 0;
     let p = hlen + 2;
     for (let k = 0; k < count && k < DEFAULT_MAX_ITEMS && p + 2 <= parEnd; k++) {
       const specLen = b[p + 1] ?? 0;
       // Only S7ANY items (syntax id 0x10) carry an area.
-      if (b[p + 2] === 0x10 && specLen >= 10 && p + 12 <= parEnd) out.push(b[p + 8] ?? 0);
+      if (b[p + 2] === 0x10 && specLen >= 10 && p + 12 <= parEnd) {
+        const area = b[p + 8] ?? 0;
+        if (n < out.length) out[n] = area;
+        else out.push(area);
+        n++;
+      }
       p += 2 + specLen;
     }
+    // Never `length = 0` on the reused array: V8 then drops its backing store, and the next push allocates a new one
+    // (one allocation per Write Var request). An empty result is a shared empty array instead.
+    if (n === 0) return NO_AREAS;
+    if (out.length !== n) out.length = n;
     return out;
   }
 
