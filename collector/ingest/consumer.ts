@@ -106,6 +106,8 @@ export class IngestConsumer {
   private pending: { m: JsMsg; envelope: IngestEnvelope }[] = [];
   private pendingItems = 0;
   private readonly inflight = new Set<Promise<void>>();
+  /** Acks sent whose confirmation has not come back yet (stop() waits for them). */
+  private readonly acking = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
   private readonly log: (line: string) => void;
   private readonly batchSize: number;
@@ -149,6 +151,7 @@ export class IngestConsumer {
     await this.loop?.catch(() => undefined);
     await this.flush();
     await Promise.all(this.inflight);
+    await Promise.all(this.acking);
   }
 
   private accept(m: JsMsg): void {
@@ -248,6 +251,11 @@ export class IngestConsumer {
       // are idempotent by item id, so the second delivery changes nothing.
       acks.push(b.m.ackAck().catch(() => b.m.ack()));
     });
-    await Promise.all(acks);
+    // The batch's slot is free once the write is durable: waiting here for the server to confirm each ack (a round
+    // trip per message) kept the next batch out of the store for that long and left the writer idle between
+    // batches. The confirmations are still awaited, by stop().
+    const confirmed = Promise.all(acks);
+    this.acking.add(confirmed);
+    void confirmed.finally(() => this.acking.delete(confirmed));
   }
 }
