@@ -181,8 +181,10 @@ detection:
         respLen: 0,
         request: null,
         response: null,
+        requestTsSec: Math.floor(t),
+        requestTsNsec: Math.round((t % 1) * 1e9),
       };
-      s.set(tx as never, flows[rng.int(flows.length)] as FlowLike, Math.floor(t), Math.round((t % 1) * 1e9), null);
+      s.set(tx as never, flows[rng.int(flows.length)] as FlowLike, null);
       engine.evaluate(K_MODBUS_TX, s);
       if (i % 97 === 0) engine.sweep(Math.floor(t));
     }

@@ -167,13 +167,23 @@ detection:
     const ms = new ModbusTxSubject();
     // FC 16: address 0x0010, 2 registers, 4 bytes: 5, 1234.
     const req = Uint8Array.from([16, 0, 0x10, 0, 2, 4, 0, 5, 0x04, 0xd2]);
-    const tx = { func: 16, reqBuf: req, reqOff: 0, reqLen: req.length, request: null, response: null, respLen: 0 };
-    ms.set(tx as never, FLOW, 1, 0, null);
+    const tx = {
+      func: 16,
+      reqBuf: req,
+      reqOff: 0,
+      reqLen: req.length,
+      request: null,
+      response: null,
+      respLen: 0,
+      requestTsSec: 1,
+      requestTsNsec: 0,
+    };
+    ms.set(tx as never, FLOW, null);
     me.evaluate(K_MODBUS_TX, ms);
     expect(malerts.length).toBe(1);
     expect(malerts[0]?.matched).toEqual({ func: 16, 'request.values': [5, 1234] });
     const low = Uint8Array.from([16, 0, 0x10, 0, 2, 4, 0, 5, 0, 6]);
-    ms.set({ ...tx, reqBuf: low } as never, FLOW, 1, 0, null);
+    ms.set({ ...tx, reqBuf: low } as never, FLOW, null);
     me.evaluate(K_MODBUS_TX, ms);
     expect(malerts.length).toBe(1);
   });
@@ -481,7 +491,7 @@ describe('dispatch by function code', () => {
       [4, 1],
     ] as const) {
       fired.push(`|${func}`);
-      ms.set({ func, unit, reqLen: 0, request: null } as never, FLOW, 1, 0, null);
+      ms.set({ func, unit, reqLen: 0, request: null, requestTsSec: 1, requestTsNsec: 0 } as never, FLOW, null);
       engine.evaluate(K_MODBUS_TX, ms);
     }
     expect(fired.join(' ')).toBe('|5 w |6 w not5 or |3 not5 and |16 not5 or |4 not5');

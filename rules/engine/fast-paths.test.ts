@@ -13,6 +13,7 @@ import {
   K_MODBUS_TX,
   K_S7_TX,
   ModbusTxSubject,
+  OpcuaTxSubject,
   S7_PART_BLOCK,
   S7_PART_ITEMS,
   S7_PART_PI,
@@ -66,8 +67,10 @@ function runSweep(field: 'unit' | 'func' | 'tid', events: [number, number, numbe
       reqOff: 0,
       reqLen: 0,
       request: null,
+      requestTsSec: t,
+      requestTsNsec: 0,
     };
-    s.set(tx as never, i % 2 === 0 ? FLOW : FLOW2, t, 0, null);
+    s.set(tx as never, i % 2 === 0 ? FLOW : FLOW2, null);
     engine.evaluate(K_MODBUS_TX, s);
   });
   return alerts.map((a) => a.correlation?.count ?? -1);
@@ -95,6 +98,23 @@ describe('value_count on byte fields (array) decides like the Map path', () => {
   });
 });
 
+describe('transaction subjects take their time from the record', () => {
+  it('request time when there was a request, else the response time', () => {
+    const times = { requestTsSec: 1_700_000_001, requestTsNsec: 5, responseTsSec: 1_700_000_002, responseTsNsec: 7 };
+    const m = new ModbusTxSubject();
+    m.set({ ...times } as never, FLOW, null);
+    expect([m.tsSec, m.tsNsec, m.flow]).toEqual([1_700_000_001, 5, FLOW]);
+    m.set({ ...times, requestTsSec: -1, requestTsNsec: -1 } as never, FLOW2, null);
+    expect([m.tsSec, m.tsNsec, m.flow]).toEqual([1_700_000_002, 7, FLOW2]);
+    const s7 = new S7TxSubject();
+    s7.set({ ...times, requestTsSec: -1 } as never, FLOW, null);
+    expect([s7.tsSec, s7.tsNsec]).toEqual([1_700_000_002, 7]);
+    const ua = new OpcuaTxSubject();
+    ua.set({ ...times } as never, { policyUri: null, securityMode: null, identityTokenType: null }, FLOW, null);
+    expect([ua.tsSec, ua.tsNsec]).toEqual([1_700_000_001, 5]);
+  });
+});
+
 describe('Modbus request words read in place', () => {
   it('equal decodePdu address / quantity / value for every function code and length', () => {
     const s = new ModbusTxSubject();
@@ -105,7 +125,7 @@ describe('Modbus request words read in place', () => {
       for (let len = 1; len <= 13; len++) {
         const buf = Uint8Array.from([0xee, fc, ...body]).subarray(0, len + 1);
         const tx = { func: fc, reqBuf: buf, reqOff: 1, reqLen: len, request: null };
-        s.set(tx as never, FLOW, 0, 0, null);
+        s.set(tx as never, FLOW, null);
         const d = decodePdu(0, buf, 1, len);
         expect([fc, len, s.requestWord(WORD_ADDRESS)]).toEqual([fc, len, d.address]);
         expect([fc, len, s.requestWord(WORD_QUANTITY)]).toEqual([fc, len, d.quantity]);
@@ -157,7 +177,7 @@ describe('S7 request parts told from header bytes', () => {
   }
   function subject(req: Uint8Array): S7TxSubject {
     const s = new S7TxSubject();
-    s.set({ reqBuf: req, reqLen: req.length, rosctr: req[1] ?? 0, func: req[10] ?? 0 } as never, FLOW, 1, 0, null);
+    s.set({ reqBuf: req, reqLen: req.length, rosctr: req[1] ?? 0, func: req[10] ?? 0 } as never, FLOW, null);
     return s;
   }
   it('a read-var request can only have items', () => {
@@ -211,7 +231,7 @@ describe('S7 request parts told from header bytes', () => {
     // One subject for all requests, forwards and backwards: its reused array must not keep a longer earlier result.
     const reused = new S7TxSubject();
     for (const b of [...cases, ...[...cases].reverse()]) {
-      reused.set({ reqBuf: b, reqLen: b.length, rosctr: b[1] ?? 0, func: b[10] ?? 0 } as never, FLOW, 1, 0, null);
+      reused.set({ reqBuf: b, reqLen: b.length, rosctr: b[1] ?? 0, func: b[10] ?? 0 } as never, FLOW, null);
       const expected = reused.requestMayHave(S7_PART_ITEMS) ? fromDecode(b) : undefined;
       const got = reused.itemAreas();
       expect(got === undefined ? undefined : [...got]).toEqual(expected);

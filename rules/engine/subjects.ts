@@ -134,8 +134,20 @@ export class ModbusTxSubject extends Subject {
   private resp: ModbusDecoded | null = UNDECODED;
   private respDone = false;
 
-  set(tx: ModbusTransaction, flow: FlowLike, tsSec: number, tsNsec: number, event: SensorEvent | null): void {
-    this.begin(flow, tsSec, tsNsec, event);
+  set(tx: ModbusTransaction, flow: FlowLike, event: SensorEvent | null): void {
+    // The request's time, else (unanswered response) the response's. Read from the record here, not passed in by
+    // the app: a packet time is above 2^30, so as an argument of a call that is not inlined it is boxed into a new
+    // heap number per transaction. Written out in each subject's set (not a shared helper) so that each reads one
+    // record shape: a shared helper's feedback would make the loads polymorphic for all three protocols.
+    this.flow = flow;
+    if (tx.requestTsSec >= 0) {
+      this.tsSec = tx.requestTsSec;
+      this.tsNsec = tx.requestTsNsec;
+    } else {
+      this.tsSec = tx.responseTsSec;
+      this.tsNsec = tx.responseTsNsec;
+    }
+    this.event = event;
     this.tx = tx;
     this.reqDone = false;
     this.respDone = false;
@@ -212,8 +224,17 @@ export class S7TxSubject extends Subject {
   private reqDone = false;
   private readonly areas: number[] = [];
 
-  set(tx: S7Transaction, flow: FlowLike, tsSec: number, tsNsec: number, event: SensorEvent | null): void {
-    this.begin(flow, tsSec, tsNsec, event);
+  set(tx: S7Transaction, flow: FlowLike, event: SensorEvent | null): void {
+    // As ModbusTxSubject.set: times from the record, in this class's own code (one record shape per load).
+    this.flow = flow;
+    if (tx.requestTsSec >= 0) {
+      this.tsSec = tx.requestTsSec;
+      this.tsNsec = tx.requestTsNsec;
+    } else {
+      this.tsSec = tx.responseTsSec;
+      this.tsNsec = tx.responseTsNsec;
+    }
+    this.event = event;
     this.tx = tx;
     this.req = null;
     this.reqDone = false;
@@ -312,15 +333,17 @@ export class OpcuaTxSubject extends Subject {
   tx: OpcuaTransaction | null = null;
   posture: OpcuaPosture | null = null;
 
-  set(
-    tx: OpcuaTransaction,
-    posture: OpcuaPosture,
-    flow: FlowLike,
-    tsSec: number,
-    tsNsec: number,
-    event: SensorEvent | null,
-  ): void {
-    this.begin(flow, tsSec, tsNsec, event);
+  set(tx: OpcuaTransaction, posture: OpcuaPosture, flow: FlowLike, event: SensorEvent | null): void {
+    // As ModbusTxSubject.set: times from the record, in this class's own code (one record shape per load).
+    this.flow = flow;
+    if (tx.requestTsSec >= 0) {
+      this.tsSec = tx.requestTsSec;
+      this.tsNsec = tx.requestTsNsec;
+    } else {
+      this.tsSec = tx.responseTsSec;
+      this.tsNsec = tx.responseTsNsec;
+    }
+    this.event = event;
     this.tx = tx;
     this.posture = posture;
   }

@@ -83,16 +83,17 @@ export class ModbusApp implements ModbusListener<ModbusFlowContext>, EvidenceBui
     this.counters.transactions++;
     const rules = this.rules;
     if (this.events === null && rules === null) return;
-    const tsSec = tx.requestTsSec >= 0 ? tx.requestTsSec : tx.responseTsSec;
-    const tsNsec = tx.requestTsSec >= 0 ? tx.requestTsNsec : tx.responseTsNsec;
     let event: SensorEvent | null = null;
     if (this.events !== null) {
+      const tsSec = tx.requestTsSec >= 0 ? tx.requestTsSec : tx.responseTsSec;
+      const tsNsec = tx.requestTsSec >= 0 ? tx.requestTsNsec : tx.responseTsNsec;
       event = transactionEvent(this.events, ctx.flow, tx, tx.request, tx.response, tsSec, tsNsec);
       this.events.emit(event);
     }
-    // Rules see the parser's reused record; the event is built only if one matches (evidence).
+    // Rules see the parser's reused record; the event is built only if one matches (evidence). The subject reads
+    // the times from the record (a time passed as an argument is boxed when the call is not inlined).
     if (rules?.engine.wants(K_MODBUS_TX)) {
-      rules.modbusTx.set(tx, ctx.flow, tsSec, tsNsec, event);
+      rules.modbusTx.set(tx, ctx.flow, event);
       rules.engine.evaluate(K_MODBUS_TX, rules.modbusTx);
     }
   }

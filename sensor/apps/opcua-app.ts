@@ -315,10 +315,8 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, Evide
       this.events.emit(event);
     }
     if (rules?.engine.wants(K_OPCUA_TX)) {
-      const paired = tx.requestTsSec >= 0;
-      const tsSec = paired ? tx.requestTsSec : tx.responseTsSec;
-      const tsNsec = paired ? tx.requestTsNsec : tx.responseTsNsec;
-      rules.opcuaTx.set(tx, this.posture, this.flow, tsSec, tsNsec, event);
+      // The subject reads the times from the record (request time, else response), so none is boxed per call.
+      rules.opcuaTx.set(tx, this.posture, this.flow, event);
       rules.opcuaTx.builder = this;
       rules.engine.evaluate(K_OPCUA_TX, rules.opcuaTx);
     }

@@ -425,8 +425,8 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilde
       this.events.emit(event);
     }
     if (rules?.engine.wants(K_S7_TX)) {
-      const [tsSec, tsNsec] = transactionTs(tx);
-      rules.s7Tx.set(tx, this.flow, tsSec, tsNsec, event);
+      // The subject reads the times from the record: no [sec, nsec] pair, no boxed time per transaction.
+      rules.s7Tx.set(tx, this.flow, event);
       rules.s7Tx.builder = this;
       rules.engine.evaluate(K_S7_TX, rules.s7Tx);
     }
