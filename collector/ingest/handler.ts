@@ -27,9 +27,10 @@ export class StoreIngestHandler implements IngestHandler {
    */
   prepare(envelope: IngestEnvelope): void {
     const m = envelope.message;
+    const now = Date.now();
     envelope.prepared = prepareIngest(
-      [[toIngestMessage(m, new Date().toISOString(), envelope.itemBytes ?? null)]],
-      Date.now(),
+      [[toIngestMessage(m, new Date(now).toISOString(), envelope.itemBytes ?? null)]],
+      now,
     );
     envelope.message = { ...m, items: [] } as WireMessage;
     envelope.itemBytes = null;

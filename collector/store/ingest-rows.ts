@@ -334,37 +334,21 @@ export function packAlerts(p: PreparedIngest): PackedAlerts {
 
 /** Puts packed alerts back into their prepared batch; each event is a view into the packed buffer (no copy). */
 export function unpackAlerts(p: PreparedIngest, packed: PackedAlerts): void {
-  const col = (c: number) => packed.texts[c] as string[];
-  const [uid, eventId, enterprise, sensor, province, ruleId, ruleTitle, level, tags, protocol, clientIp, serverIp] =
-    ALERT_TEXT_COLUMNS.map((_, c) => col(c));
   const width = ALERT_NUMBER_COLUMNS.length;
   const alerts: PendingAlert[] = new Array(packed.count);
   let start = 0;
   for (let i = 0; i < packed.count; i++) {
+    // Filled from the same column lists packAlerts read, in the same order (every row gets one shape).
+    const row: Record<string, string | number> = {};
+    for (let c = 0; c < ALERT_TEXT_COLUMNS.length; c++) {
+      row[ALERT_TEXT_COLUMNS[c] as string] = (packed.texts[c] as string[])[i] ?? '';
+    }
+    for (let c = 0; c < width; c++) row[ALERT_NUMBER_COLUMNS[c] as string] = packed.numbers[i * width + c] ?? 0;
+    row.event = '';
     const end = packed.eventEnds[i] ?? start;
-    const num = (c: number) => packed.numbers[i * width + c] ?? 0;
     alerts[i] = {
       request: packed.requests[i] ?? 0,
-      row: {
-        uid: uid?.[i] ?? '',
-        event_id: eventId?.[i] ?? '',
-        enterprise_id: enterprise?.[i] ?? '',
-        sensor_id: sensor?.[i] ?? '',
-        province: province?.[i] ?? '',
-        ts_ms: num(0),
-        received_ms: num(1),
-        rule_id: ruleId?.[i] ?? '',
-        rule_title: ruleTitle?.[i] ?? '',
-        level: level?.[i] ?? '',
-        tags: tags?.[i] ?? '',
-        protocol: protocol?.[i] ?? '',
-        client_ip: clientIp?.[i] ?? '',
-        server_ip: serverIp?.[i] ?? '',
-        server_port: num(2),
-        count: num(3),
-        drill: num(4),
-        event: '',
-      },
+      row: row as unknown as AlertsTable,
       eventBytes: Buffer.from(packed.events.buffer, packed.events.byteOffset + start, end - start),
     };
     start = end;
