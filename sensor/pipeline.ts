@@ -6,6 +6,7 @@
  * delivered as a view of the batch buffer), so the steady state allocates nothing per packet.
  */
 
+import { ByteBudget } from '../protocols/core/byte-budget.ts';
 import { LinkDecoder, type LinkDecoderOptions } from '../protocols/link/decode.ts';
 import { AS_DOUBLE, DECODE_OK, PacketView } from '../protocols/link/packet-view.ts';
 import { DEFAULT_TRANSACTION_TIMEOUT_SEC } from '../protocols/modbus/parser.ts';
@@ -74,7 +75,14 @@ export interface PipelineOptions {
   alerts?: AlertSink | null;
   /** Caps of the rule engine's correlation / suppression state. */
   ruleEngine?: RuleEngineOptions;
+  /**
+   * Bytes all flows' OPC UA chunk and message buffers may hold together (default 64 MiB; buffers up to 1 KiB are
+   * not counted). Each flow has its own caps too, but those times the flow table are no bound.
+   */
+  appBufferBytes?: number;
 }
+
+export const DEFAULT_APP_BUFFER_BYTES = 64 * 1024 * 1024;
 
 const DISCARD_EVENTS = { emit(): void {} };
 const DISCARD_ALERTS: AlertSink = { alert(): void {} };
@@ -145,6 +153,8 @@ export class Pipeline {
   private readonly events: EventFactory | null;
   /** Rule evaluation (null when the pipeline runs without rules). */
   readonly ruleHook: RuleHook | null;
+  /** Shared budget of the protocol modules' reassembly buffers (used, peak, refused). */
+  readonly appBuffers: ByteBudget;
   private readonly modbusApp: ModbusApp;
   private readonly modbusOptions: ModbusParserOptions;
   /**
@@ -174,6 +184,7 @@ export class Pipeline {
   constructor(options: PipelineOptions = {}) {
     const sink = options.events ?? null;
     this.events = sink === null ? null : new EventFactory(options.sensorId ?? 'local', sink);
+    this.appBuffers = new ByteBudget(options.appBufferBytes ?? DEFAULT_APP_BUFFER_BYTES);
     const rules = options.rules ?? null;
     // Evidence for alerts is built by the events factory when there is one (same event ids as --events), else by
     // a factory whose events go nowhere but into the alerts.
@@ -467,6 +478,7 @@ export class Pipeline {
       counters: this.moduleCounters[index],
       events: this.events,
       rules: this.ruleHook,
+      buffers: this.appBuffers,
     });
     flow.app = app;
     flow.appProto = module.name;

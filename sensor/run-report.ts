@@ -20,6 +20,8 @@ export interface RunReport {
     link: Record<string, unknown>;
     flows: Record<string, unknown>;
     tcp: Record<string, unknown>;
+    /** The protocol parsers' shared reassembly-buffer budget: limit, bytes taken at the end, peak, refusals. */
+    appBuffers: { limit: number; used: number; peak: number; refused: number };
     pipeline: Record<string, unknown>;
   };
   error?: { code: string; message: string; byteOffset: number | null };
@@ -39,6 +41,12 @@ export function buildReport(pipeline: Pipeline, capture: CaptureStats | null): R
       link: { ...link, fragments, nonIpByEthertype: Object.fromEntries(nonIpByEthertype ?? []) },
       flows: { ...pipeline.flows.stats },
       tcp: { ...pipeline.tcp.stats },
+      appBuffers: {
+        limit: pipeline.appBuffers.limit,
+        used: pipeline.appBuffers.used,
+        peak: pipeline.appBuffers.peak,
+        refused: pipeline.appBuffers.refused,
+      },
       pipeline: { ...pipeline.stats },
     },
   };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ByteBudget } from '../core/byte-budget.ts';
 import { SECURITY_POLICY_NONE } from './constants.ts';
 import { encodingId } from './names.ts';
 import { ack, concat, feed, hello, msg, newParser, only, opn, type Piece, uacp, W } from './test-support.ts';
@@ -246,6 +247,60 @@ describe('OpcuaParser framing', () => {
       expect(parser.carried(0)).toBe(0);
       expect(parser.bufferedBytes()).toBeLessThanOrEqual(2 * 1024 + 16);
     }
+  });
+
+  it('a shared budget that cannot hold a chunk keeps it header-only, without a protocol anomaly', () => {
+    const big = msg(1, 1, concat(readRequest(1), new Uint8Array(5000)));
+    const next = msg(2, 2, readRequest(2));
+    const stream = concat(big, next);
+    const budget = new ByteBudget(4096);
+    const { parser, events } = newParser({ budget, decode: false });
+    for (let o = 0; o < stream.length; o += 1000) parser.data(0, stream, o, Math.min(1000, stream.length - o), 0, 0);
+    // 5 kB does not fit in 4 kB: the big chunk is framed from its header and skipped; the next one decodes.
+    const chunks = only(events, 'chunk');
+    expect(chunks.map((c) => [c.requestId, c.headerOnly])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
+    expect(only(events, 'anomaly')).toEqual([]);
+    expect(budget.refused).toBe(1);
+    expect(budget.peak).toBeLessThanOrEqual(4096);
+    parser.end(1);
+    expect(budget.used).toBe(0);
+  });
+
+  it('with room in the budget nothing changes, and the flow gives it all back at its end', () => {
+    const big = msg(1, 1, concat(readRequest(1), new Uint8Array(5000)));
+    const budget = new ByteBudget(1 << 20);
+    const { parser, events } = newParser({ budget, decode: false });
+    for (let o = 0; o < big.length; o += 700) parser.data(0, big, o, Math.min(700, big.length - o), 0, 0);
+    expect(only(events, 'chunk').map((c) => c.headerOnly)).toEqual([false]);
+    expect(budget.used).toBeGreaterThanOrEqual(big.length);
+    expect(budget.refused).toBe(0);
+    parser.end(1);
+    expect(budget.used).toBe(0);
+    expect(parser.bufferedBytes()).toBe(0);
+  });
+
+  it('a multi-chunk message that does not fit the budget is dropped, the next one is reassembled', () => {
+    const part = (chunk: string, body: Uint8Array) => msg(1, 9, body, chunk);
+    const first = concat(readRequest(9)).subarray(0, 20);
+    const rest = concat(readRequest(9)).subarray(20);
+    const filler = new Uint8Array(3000);
+    const budget = new ByteBudget(2048);
+    const events = feed(
+      [
+        { dir: 0, bytes: part('C', concat(first, filler)) },
+        { dir: 0, bytes: part('F', rest) },
+        { dir: 0, bytes: msg(2, 10, readRequest(10)) },
+      ],
+      Number.POSITIVE_INFINITY,
+      { budget, decode: false },
+    );
+    expect(budget.refused).toBeGreaterThan(0);
+    // The dropped message is not paired; the later one is, and the budget is back to zero after the flow.
+    expect(only(events, 'tx').map((t) => [t.requestId, t.kind])).toEqual([[10, 'unanswered']]);
+    expect(budget.used).toBe(0);
   });
 
   it('unanswered requests at flow end and unsolicited responses', () => {

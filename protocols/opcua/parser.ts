@@ -17,6 +17,7 @@
  * The per-chunk path (framing, headers, service id, pairing without decode) allocates nothing in steady state.
  */
 
+import { ByteBudget, chargeOf } from '../core/byte-budget.ts';
 import { OpenTable } from '../modbus/open-table.ts';
 import {
   CHUNK_ABORT,
@@ -87,6 +88,8 @@ const DETAIL_TOO_MANY_OPEN = 'open request table full; evicting the oldest reque
 const DETAIL_OVERSIZED = 'chunk larger than the buffering cap: counted from its header, body not decoded';
 
 class DirState {
+  /** The chunk being carried is cut to its header because the shared budget refused its buffer (no anomaly). */
+  keptByBudget = false;
   carry: Uint8Array = EMPTY;
   carryLen = 0;
   /** Full chunk size once the carried header was accepted, else 0. */
@@ -110,6 +113,7 @@ class DirState {
     this.carryLen = 0;
     this.need = 0;
     this.keep = 0;
+    this.keptByBudget = false;
     this.skip = 0;
     this.syncing = false;
     this.asmLen = 0;
@@ -172,6 +176,8 @@ export class OpcuaParser<C> {
 
   private readonly maxChunkSize: number;
   private readonly maxBuffered: number;
+  /** Shared with the other flows' parsers; this parser gives back everything it took at end(). */
+  private readonly budget: ByteBudget;
   private readonly maxMessage: number;
   private readonly maxChunks: number;
   private readonly maxOpen: number;
@@ -256,6 +262,7 @@ export class OpcuaParser<C> {
       Math.min(options.maxBufferedChunk ?? DEFAULT_MAX_BUFFERED_CHUNK, this.maxChunkSize),
     );
     this.maxMessage = Math.max(0, options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
+    this.budget = options.budget ?? new ByteBudget(Number.POSITIVE_INFINITY);
     this.maxChunks = Math.max(1, options.maxChunkCount ?? DEFAULT_MAX_CHUNK_COUNT);
     this.maxOpen = Math.max(1, Math.floor(options.maxOpenRequests ?? DEFAULT_MAX_OPEN_REQUESTS));
     this.timeoutSec = options.requestTimeoutSec ?? DEFAULT_REQUEST_TIMEOUT_SEC;
@@ -317,7 +324,7 @@ export class OpcuaParser<C> {
           continue;
         }
         st.need = size;
-        st.keep = size > this.maxBuffered ? HEADER_KEEP : size;
+        st.keep = size > this.maxBuffered || !this.reserveCarry(st, size) ? HEADER_KEEP : size;
         const n = Math.min(avail, st.keep);
         this.append(st, buf, p, n);
         p += n;
@@ -337,7 +344,7 @@ export class OpcuaParser<C> {
           continue;
         }
         st.need = size;
-        st.keep = size > this.maxBuffered ? HEADER_KEEP : size;
+        st.keep = size > this.maxBuffered || !this.reserveCarry(st, size) ? HEADER_KEEP : size;
       }
       const n = Math.min(st.keep - st.carryLen, end - p);
       this.append(st, buf, p, n);
@@ -387,6 +394,7 @@ export class OpcuaParser<C> {
       if (st.asmChunks > 0) this.stats.reassemblyDropped++;
       st.reset();
     }
+    this.releaseBuffers();
   }
 
   /** Ready for another connection after `end()`: counters and state cleared, buffers and pools kept. */
@@ -413,6 +421,9 @@ export class OpcuaParser<C> {
       let cap = Math.max(256, st.carry.length * 2);
       while (cap < need) cap *= 2;
       const next = new Uint8Array(Math.min(cap, this.maxBuffered + UACP_HEADER_LEN));
+      // Within what reserveCarry took (or free): a chunk that did not fit was cut to its header before.
+      this.budget.give(chargeOf(st.carry.length));
+      this.budget.force(chargeOf(next.length));
       next.set(st.carry.subarray(0, st.carryLen));
       st.carry = next;
     }
@@ -425,6 +436,34 @@ export class OpcuaParser<C> {
     st.carryLen = c;
   }
 
+  /**
+   * Makes sure the carry buffer can take a chunk of `size` (with the budget), growing it now; false when the budget
+   * refuses, and the chunk is then kept header-only like one over the buffering cap.
+   */
+  private reserveCarry(st: DirState, size: number): boolean {
+    if (st.carry.length >= size) return true;
+    let cap = Math.max(256, st.carry.length * 2);
+    while (cap < size) cap *= 2;
+    cap = Math.min(cap, this.maxBuffered + UACP_HEADER_LEN);
+    if (!this.budget.take(chargeOf(cap) - chargeOf(st.carry.length))) {
+      st.keptByBudget = true;
+      return false;
+    }
+    const next = new Uint8Array(cap);
+    next.set(st.carry.subarray(0, st.carryLen));
+    st.carry = next;
+    return true;
+  }
+
+  /** Gives the budget back what this parser's buffers took, and lets the buffers go. */
+  private releaseBuffers(): void {
+    for (const st of this.dirs) {
+      this.budget.give(chargeOf(st.carry.length) + chargeOf(st.asm.length));
+      st.carry = EMPTY;
+      st.asm = EMPTY;
+    }
+  }
+
   private flushCarry(dir: OpcuaDir, st: DirState): void {
     const size = st.need;
     const kept = st.keep;
@@ -433,6 +472,7 @@ export class OpcuaParser<C> {
     st.keep = 0;
     if (kept < size) st.skip = size - kept;
     this.frame(dir, st.carry, 0, kept, size);
+    st.keptByBudget = false;
   }
 
   private acceptHeader(st: DirState, dir: OpcuaDir, b: Uint8Array, i: number): number {
@@ -486,7 +526,8 @@ export class OpcuaParser<C> {
     c.tsNsec = this.tsNsec;
     if (c.headerOnly) {
       stats.headerOnly++;
-      this.emitAnomaly('oversized_chunk', dir, -1, -1, size, DETAIL_OVERSIZED);
+      // Cut by the sensor's shared buffer budget, not by the traffic: counted there, no protocol anomaly.
+      if (!st.keptByBudget) this.emitAnomaly('oversized_chunk', dir, -1, -1, size, DETAIL_OVERSIZED);
     }
     if (st.peerReceiveBuffer > 0 && size > st.peerReceiveBuffer && !st.exceedsReported) {
       st.exceedsReported = true;
@@ -632,15 +673,22 @@ export class OpcuaParser<C> {
         st.asmDropped = true;
         this.emitAnomaly('message_too_large', dir, c.requestId, -1, st.asmLen + n, DETAIL_TOO_LARGE);
       } else {
+        let fits = true;
         if (st.asm.length < st.asmLen + n) {
           let cap = Math.max(1024, st.asm.length * 2);
           while (cap < st.asmLen + n) cap *= 2;
-          const next = new Uint8Array(Math.min(cap, this.maxMessage));
-          next.set(st.asm.subarray(0, st.asmLen));
-          st.asm = next;
+          cap = Math.min(cap, this.maxMessage);
+          fits = this.budget.take(chargeOf(cap) - chargeOf(st.asm.length));
+          if (fits) {
+            const next = new Uint8Array(cap);
+            next.set(st.asm.subarray(0, st.asmLen));
+            st.asm = next;
+          } else st.asmDropped = true; // counted in the budget's `refused` and as reassemblyDropped at the last chunk
         }
-        st.asm.set(b.subarray(p, end), st.asmLen);
-        st.asmLen += n;
+        if (fits) {
+          st.asm.set(b.subarray(p, end), st.asmLen);
+          st.asmLen += n;
+        }
       }
     }
     if (ct === CHUNK_INTERMEDIATE) {

@@ -1,4 +1,5 @@
 /** Records the OPC UA stream parser hands to its listener (reused between calls: copy what you keep). */
+import type { ByteBudget } from '../core/byte-budget.ts';
 import type { Decoded } from './decode.ts';
 
 export type OpcuaDir = 0 | 1;
@@ -122,6 +123,11 @@ export interface OpcuaParserOptions {
    * `transaction` callback (default false). Request bodies are copied into the pending request's pooled slot.
    */
   lazyBodies?: boolean;
+  /**
+   * Budget shared with other flows' parsers for the chunk and message buffers (core/byte-budget.ts; default: this
+   * parser's own, unlimited). A chunk or message whose buffer would not fit is handled as one too large to buffer.
+   */
+  budget?: ByteBudget;
 }
 
 export interface OpcuaParserStats {

@@ -8,6 +8,7 @@
  *   keyed like the tshark `.truth.json` files (numeric codes as decimal-string keys, as there);
  * - events are built only when the run has an event sink (`ctx.events !== null`).
  */
+import type { ByteBudget } from '../../protocols/core/byte-budget.ts';
 import type { RuleHook } from '../alerts.ts';
 import type { EventFactory } from '../event-factory.ts';
 import type { Flow } from '../flow/flow.ts';
@@ -30,6 +31,8 @@ export interface AppContext<Counters> {
   events: EventFactory | null;
   /** Detection rules: modules hand their transactions / anomalies to it (absent or null = no rules). */
   rules?: RuleHook | null;
+  /** The pipeline's budget for reassembly buffers, shared by all flows (absent: each parser unlimited). */
+  buffers?: ByteBudget;
 }
 
 export interface AppModule<Counters> {

@@ -245,7 +245,13 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, Evide
     const decode = ctx.events !== null || (this.rules?.wantsOpcua() ?? false);
     // Without events, only what a rule (or its evidence) reads gets decoded: bodies decode on first read.
     const lazyBodies = ctx.events === null;
-    this.parser = new OpcuaParser<OpcuaFlowApp>(this, this, { decode, lazyBodies, ...options });
+    const budget = ctx.buffers;
+    this.parser = new OpcuaParser<OpcuaFlowApp>(this, this, {
+      decode,
+      lazyBodies,
+      ...(budget === undefined ? {} : { budget }),
+      ...options,
+    });
   }
 
   data(dir: 0 | 1, buf: Uint8Array, off: number, len: number, tsSec: number, tsNsec: number): void {

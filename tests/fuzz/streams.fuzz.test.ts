@@ -67,7 +67,7 @@ interface Run {
   packets: number;
 }
 
-function fuzz(seed: number, maxMutations = 6): Run {
+function fuzz(seed: number, maxMutations = 6, appBufferBytes?: number): Run {
   const packets = new StreamFuzzer(new Rng(seed), streams, { maxMutations }).take(CONNECTIONS);
   const alerts = new CollectingAlertSink();
   const inventory = new InventorySink(new CollectingSink(), { maxAssets: MAX_ASSETS });
@@ -78,14 +78,19 @@ function fuzz(seed: number, maxMutations = 6): Run {
     alerts,
     flows: { maxFlows: MAX_FLOWS, idleTimeoutSec: 30, closedTimeoutSec: 5, udpTimeoutSec: 10 },
     tcp: { maxBufferedBytesPerStream: PER_STREAM_BYTES, maxBufferedBytesTotal: TOTAL_BYTES, gapTimeoutSec: 5 },
+    ...(appBufferBytes === undefined ? {} : { appBufferBytes }),
   });
   const packer = new BatchPacker(256, 512 * 1024);
   for (const batch of packer.batches(packets)) {
     pipeline.processBatch(batch);
     if (pipeline.flows.stats.active > MAX_FLOWS) throw new Error(`${pipeline.flows.stats.active} flows`);
     if (pipeline.tcp.stats.bufferedBytes > TOTAL_BYTES) throw new Error(`${pipeline.tcp.stats.bufferedBytes} bytes`);
+    const b = pipeline.appBuffers;
+    if (b.used > b.limit) throw new Error(`protocol buffers hold ${b.used} bytes, budget ${b.limit}`);
   }
   pipeline.finish();
+  // Every flow ended and gave back what its buffers took.
+  if (pipeline.appBuffers.used !== 0) throw new Error(`${pipeline.appBuffers.used} buffer bytes still taken`);
   inventory.finish();
   return { pipeline, alerts, inventory, packets: packets.length };
 }
@@ -153,6 +158,14 @@ describe('stream fuzz: S7comm, OPC UA and Modbus streams mutated, all bundled ru
       expect(badAssets).toEqual([]);
     });
   }
+
+  it('a small shared buffer budget refuses growths, and nothing else breaks', () => {
+    const run = fuzz(0xf00dcafe, 6, 16 * 1024);
+    expect(run.pipeline.appBuffers.refused).toBeGreaterThan(0);
+    expect(run.pipeline.appBuffers.peak).toBeLessThanOrEqual(16 * 1024);
+    expect(run.pipeline.sections().opcua).toBeDefined();
+    expect(run.alerts.alerts.length).toBeGreaterThan(0);
+  });
 
   it('the same seed gives the same alerts; unmutated streams give alerts too', () => {
     const ids = (run: Run) =>

@@ -1,0 +1,51 @@
+/**
+ * A byte budget shared by the per-flow reassembly buffers of the protocol parsers (OPC UA chunks and messages).
+ * Each flow's buffers have their own cap, but a cap per flow times the flow table is no bound at all (65,536 flows
+ * of 10 MiB). Parsers take from the budget before they grow a buffer past `FREE_BYTES` and give everything back
+ * when the flow ends; a refused growth makes the parser handle that chunk or message as one too large to buffer
+ * (header-only, not decoded), which is counted here as `refused`.
+ */
+
+/** Buffers up to this capacity are not charged (every flow may hold a few small ones; bounded by the flow table). */
+export const FREE_BYTES = 1024;
+
+export class ByteBudget {
+  /** Bytes taken now. */
+  used = 0;
+  /** Highest `used` so far. */
+  peak = 0;
+  /** Growths refused because they did not fit. */
+  refused = 0;
+
+  constructor(readonly limit: number) {
+    if (!(limit >= 0)) throw new RangeError(`byte budget must be ≥ 0, got ${limit}`);
+  }
+
+  /** Takes `n` bytes if they fit (true), else counts a refusal (false). */
+  take(n: number): boolean {
+    if (n <= 0) return true;
+    if (this.used + n > this.limit) {
+      this.refused++;
+      return false;
+    }
+    this.used += n;
+    if (this.used > this.peak) this.peak = this.used;
+    return true;
+  }
+
+  /** Takes `n` bytes unconditionally (a growth already covered by an earlier `take`, or free). */
+  force(n: number): void {
+    if (n <= 0) return;
+    this.used += n;
+    if (this.used > this.peak) this.peak = this.used;
+  }
+
+  give(n: number): void {
+    if (n > 0) this.used = Math.max(0, this.used - n);
+  }
+}
+
+/** The charge of a buffer of capacity `cap`. */
+export function chargeOf(cap: number): number {
+  return cap > FREE_BYTES ? cap : 0;
+}
