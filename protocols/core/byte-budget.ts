@@ -1,9 +1,9 @@
 /**
- * A byte budget shared by the per-flow reassembly buffers of the protocol parsers (OPC UA chunks and messages).
- * Each flow's buffers have their own cap, but a cap per flow times the flow table is no bound at all (65,536 flows
- * of 10 MiB). Parsers take from the budget before they grow a buffer past `FREE_BYTES` and give everything back
- * when the flow ends; a refused growth makes the parser handle that chunk or message as one too large to buffer
- * (header-only, not decoded), which is counted here as `refused`.
+ * A byte budget shared by the per-flow reassembly buffers of the protocol parsers (S7 TPKT / COTP / userdata, OPC UA
+ * chunks and messages). Each flow's buffers have their own cap, but a cap per flow times the flow table is no bound
+ * (65,536 flows of 10 MiB). Parsers take from the budget before they grow a buffer past `FREE_BYTES` and give
+ * everything back when the flow ends. A refused growth makes the parser drop that chunk, TPKT or message as if it
+ * were too large to buffer; the refusal is counted here (`refused`), not as a protocol anomaly.
  */
 
 /** Buffers up to this capacity are not charged (every flow may hold a few small ones; bounded by the flow table). */

@@ -4,6 +4,7 @@
  * userdata, pairing by PDU reference, open-request cap, gaps and resynchronisation, S7comm-plus recognition.
  */
 import { describe, expect, it } from 'vitest';
+import { ByteBudget } from '../core/byte-budget.ts';
 import { S7Parser } from './parser.ts';
 import { concat, dt, hex, recorder, s7 } from './test-support.ts';
 
@@ -165,6 +166,50 @@ describe('multi-part userdata', () => {
 });
 
 describe('gaps and resynchronisation', () => {
+  it('a TPKT the shared budget cannot buffer is skipped whole; framing carries on after it', () => {
+    // A 3 kB write job split over two calls needs a 3 kB carry buffer; a 2 kB budget refuses it.
+    const big = dt(s7(1, 5, hex('0501120a10020bb800008400000000'), new Uint8Array(3000)));
+    const stream = concat(big, dt(READ_JOB));
+    const budget = new ByteBudget(2048);
+    const r = recorder();
+    const p = new S7Parser(r, null, { budget });
+    p.data(0, stream, 0, 1500, 100, 0);
+    p.data(0, stream, 1500, stream.length - 1500, 100, 0);
+    expect(budget.refused).toBe(1);
+    expect(r.rec.pdus.map((x) => x.pduRef)).toEqual([2]);
+    expect(r.rec.anomalies.filter((a) => a.kind !== 's7comm.request_unanswered')).toEqual([]);
+    expect(p.stats.skippedBytes).toBe(big.length);
+    p.end(200);
+    expect(budget.used).toBe(0);
+  });
+
+  it('with room in the budget a split TPKT is carried as before and given back at the end', () => {
+    const big = dt(s7(1, 5, hex('0501120a10020bb800008400000000'), new Uint8Array(3000)));
+    const budget = new ByteBudget(1 << 20);
+    const r = recorder();
+    const p = new S7Parser(r, null, { budget });
+    for (let o = 0; o < big.length; o += 700) p.data(0, big, o, Math.min(700, big.length - o), 100, 0);
+    expect(r.rec.pdus.map((x) => x.pduRef)).toEqual([5]);
+    expect(budget.used).toBeGreaterThanOrEqual(big.length);
+    expect(budget.refused).toBe(0);
+    p.end(200);
+    expect(budget.used).toBe(0);
+  });
+
+  it('COTP fragments the budget cannot hold drop their payload only', () => {
+    const payload = s7(1, 6, hex('0501120a10020bb800008400000000'), new Uint8Array(3000));
+    const frags = concat(dt(payload.subarray(0, 1500), false), dt(payload.subarray(1500), true), dt(READ_JOB));
+    const budget = new ByteBudget(1024);
+    const r = recorder();
+    const p = new S7Parser(r, null, { budget });
+    p.data(0, frags, 0, frags.length, 100, 0);
+    expect(budget.refused).toBeGreaterThan(0);
+    expect(r.rec.pdus.map((x) => x.pduRef)).toEqual([2]);
+    expect(r.rec.anomalies.filter((a) => a.kind !== 's7comm.request_unanswered')).toEqual([]);
+    p.end(200);
+    expect(budget.used).toBe(0);
+  });
+
   it('gap drops the partial TPKT and resyncs on the next plausible header', () => {
     const r = recorder();
     const p = new S7Parser(r, null);

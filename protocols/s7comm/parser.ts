@@ -13,6 +13,7 @@
  * The per-PDU path allocates nothing in steady state: records are reused, open requests live in pooled slots with a
  * fixed-size copy of the request, kept oldest-first in an intrusive list and keyed in an open-addressing table.
  */
+import { ByteBudget, chargeOf } from '../core/byte-budget.ts';
 import { OpenTable } from '../modbus/open-table.ts';
 import {
   COTP_CC,
@@ -91,6 +92,10 @@ class DirState {
   carryLen = 0;
   /** TPKT length once the carried header was accepted, else 0. */
   need = 0;
+  /** Bytes left of a TPKT skipped because the shared budget refused its buffer. */
+  skip = 0;
+  /** The skipped TPKT is a COTP DT whose EOT flag (its 7th byte) is the next byte skipped. */
+  skipDtPending = false;
   syncing = false;
   /** COTP fragments collected so far (payload bytes only). */
   frag: Uint8Array = EMPTY;
@@ -110,6 +115,8 @@ class DirState {
     this.udOverflow = false;
     this.carryLen = 0;
     this.need = 0;
+    this.skip = 0;
+    this.skipDtPending = false;
     this.syncing = false;
     this.fragLen = 0;
     this.fragOverflow = false;
@@ -171,6 +178,8 @@ const STATS_KEYS = Object.keys(newStats()) as (keyof S7ParserStats)[];
 export class S7Parser<C> {
   readonly stats: S7ParserStats = newStats();
   private readonly maxPdu: number;
+  /** Shared with the other flows' parsers; this parser gives back everything it took at end(). */
+  private readonly budget: ByteBudget;
   private readonly maxOpen: number;
   private readonly timeoutSec: number;
   private readonly copyLen: number;
@@ -241,6 +250,7 @@ export class S7Parser<C> {
     this.maxOpen = Math.max(1, Math.floor(options.maxOpenRequests ?? DEFAULT_MAX_OPEN_REQUESTS));
     this.timeoutSec = options.requestTimeoutSec ?? DEFAULT_REQUEST_TIMEOUT_SEC;
     this.copyLen = Math.max(16, Math.floor(options.maxRequestCopy ?? DEFAULT_REQUEST_COPY));
+    this.budget = options.budget ?? new ByteBudget(Number.POSITIVE_INFINITY);
   }
 
   /** Bytes held in the carry buffer of `dir` (tests, health metrics). */
@@ -277,6 +287,16 @@ export class S7Parser<C> {
     const st = this.dirs[dir];
     let p = start;
     while (p < end) {
+      if (st.skip > 0) {
+        if (st.skipDtPending) {
+          st.skipDtPending = false;
+          this.lostFragment(st, ((buf[p] ?? 0) & 0x80) !== 0);
+        }
+        const n = Math.min(st.skip, end - p);
+        st.skip -= n;
+        p += n;
+        continue;
+      }
       if (st.carryLen === 0) {
         const avail = end - p;
         if (avail < TPKT_PROBE_LEN) {
@@ -290,6 +310,10 @@ export class S7Parser<C> {
           continue;
         }
         if (avail < tlen) {
+          if (!this.reserveCarry(st, tlen)) {
+            this.skipTpkt(st, tlen, buf, p, avail);
+            return;
+          }
           this.append(st, buf, p, avail);
           st.need = tlen;
           return;
@@ -308,6 +332,12 @@ export class S7Parser<C> {
           st.carry.copyWithin(0, 1, st.carryLen);
           st.carryLen--;
           this.stats.skippedBytes++;
+          continue;
+        }
+        if (!this.reserveCarry(st, tlen)) {
+          const had = st.carryLen;
+          st.carryLen = 0;
+          this.skipTpkt(st, tlen, st.carry, 0, had);
           continue;
         }
         st.need = tlen;
@@ -353,6 +383,7 @@ export class S7Parser<C> {
       this.stats.skippedBytes += st.carryLen + st.fragLen;
       st.reset();
     }
+    this.releaseBuffers();
   }
 
   /** Ready an ended parser for another connection (buffers, slots and records kept). Call only after `end()`. */
@@ -372,6 +403,9 @@ export class S7Parser<C> {
       // Grow to the TPKT's announced size (or the header probe): only when a TPKT spans data() calls.
       const size = Math.min(TPKT_MAX, Math.max(need, st.need, 64, st.carry.length * 2));
       const next = new Uint8Array(size);
+      // Within what reserveCarry took (or free: the header probe).
+      this.budget.give(chargeOf(st.carry.length));
+      this.budget.force(chargeOf(size));
       next.set(st.carry.subarray(0, st.carryLen));
       st.carry = next;
     }
@@ -434,8 +468,10 @@ export class S7Parser<C> {
           st.fragLen = 0;
           stats.oversizePdus++;
           this.emitAnomaly('cotp.pdu_too_large', dir, this.maxPdu, -1, DETAIL_TOO_LARGE);
-        } else {
-          this.appendFrag(st, b, pay, payLen);
+        } else if (!this.appendFrag(st, b, pay, payLen)) {
+          // Refused by the shared budget (counted there): drop this payload, no protocol anomaly.
+          st.fragOverflow = true;
+          st.fragLen = 0;
         }
       }
       if (t.eot) {
@@ -453,10 +489,13 @@ export class S7Parser<C> {
     }
   }
 
-  private appendFrag(st: DirState, b: Uint8Array, p: number, n: number): void {
+  /** Adds a fragment; false when the shared budget refused the growth (the payload is then dropped). */
+  private appendFrag(st: DirState, b: Uint8Array, p: number, n: number): boolean {
     const need = st.fragLen + n;
     if (need > st.frag.length) {
-      const next = new Uint8Array(Math.min(this.maxPdu, Math.max(need, 256, st.frag.length * 2)));
+      const size = Math.min(this.maxPdu, Math.max(need, 256, st.frag.length * 2));
+      if (!this.budget.take(chargeOf(size) - chargeOf(st.frag.length))) return false;
+      const next = new Uint8Array(size);
       next.set(st.frag.subarray(0, st.fragLen));
       st.frag = next;
     }
@@ -464,6 +503,53 @@ export class S7Parser<C> {
     let c = st.fragLen;
     for (let k = 0; k < n; k++) frag[c++] = b[p + k] ?? 0;
     st.fragLen = c;
+    return true;
+  }
+
+  /**
+   * Makes sure the carry buffer can hold a TPKT of `size` (with the budget), growing it now; false when the budget
+   * refuses.
+   */
+  private reserveCarry(st: DirState, size: number): boolean {
+    if (st.carry.length >= size) return true;
+    const cap = Math.min(TPKT_MAX, Math.max(size, 64, st.carry.length * 2));
+    if (!this.budget.take(chargeOf(cap) - chargeOf(st.carry.length))) return false;
+    const next = new Uint8Array(cap);
+    next.set(st.carry.subarray(0, st.carryLen));
+    st.carry = next;
+    return true;
+  }
+
+  /**
+   * A TPKT of `tlen` bytes, `have` of them already consumed, cannot be buffered: skip the rest (its boundary is
+   * known, so framing continues right after it). If it is a COTP DT, the payload it belongs to is dropped.
+   */
+  private skipTpkt(st: DirState, tlen: number, b: Uint8Array, i: number, have: number): void {
+    st.skip = tlen - have;
+    st.need = 0;
+    this.stats.skippedBytes += tlen;
+    if (((b[i + 5] ?? 0) & 0xf0) !== COTP_DT) return;
+    if (have > 6) this.lostFragment(st, ((b[i + 6] ?? 0) & 0x80) !== 0);
+    else st.skipDtPending = true;
+  }
+
+  /**
+   * A COTP DT was lost: with EOT it ended the payload being collected (now incomplete: dropped); without, the
+   * payload it starts or continues is dropped up to its last fragment.
+   */
+  private lostFragment(st: DirState, eot: boolean): void {
+    st.fragLen = 0;
+    st.fragOverflow = !eot;
+  }
+
+  /** Gives the budget back what this parser's buffers took, and lets the buffers go. */
+  private releaseBuffers(): void {
+    for (const st of this.dirs) {
+      this.budget.give(chargeOf(st.carry.length) + chargeOf(st.frag.length) + chargeOf(st.ud.length));
+      st.carry = EMPTY;
+      st.frag = EMPTY;
+      st.ud = EMPTY;
+    }
   }
 
   /** CR / CC: LI | type | dst ref (2) | src ref (2) | class | parameters (code, length, value)... */
@@ -576,15 +662,22 @@ export class S7Parser<C> {
         st.udOverflow = true;
         this.stats.oversizePdus++;
       } else {
+        let fits = true;
         if (st.udLen + n > st.ud.length) {
-          const next = new Uint8Array(Math.min(this.maxPdu, Math.max(st.udLen + n, 512, st.ud.length * 2)));
-          next.set(st.ud.subarray(0, st.udLen));
-          st.ud = next;
+          const size = Math.min(this.maxPdu, Math.max(st.udLen + n, 512, st.ud.length * 2));
+          fits = this.budget.take(chargeOf(size) - chargeOf(st.ud.length));
+          if (fits) {
+            const next = new Uint8Array(size);
+            next.set(st.ud.subarray(0, st.udLen));
+            st.ud = next;
+          } else st.udOverflow = true; // refused by the shared budget (counted there)
         }
-        const src = p.udPayloadBuf;
-        const dst = st.ud;
-        for (let k = 0; k < n; k++) dst[st.udLen + k] = src[p.udPayloadOff + k] ?? 0;
-        st.udLen += n;
+        if (fits) {
+          const src = p.udPayloadBuf;
+          const dst = st.ud;
+          for (let k = 0; k < n; k++) dst[st.udLen + k] = src[p.udPayloadOff + k] ?? 0;
+          st.udLen += n;
+        }
       }
     }
     if (more) {

@@ -1,3 +1,4 @@
+import type { ByteBudget } from '../core/byte-budget.ts';
 import type { S7AnomalyKind } from './constants.ts';
 
 export type { S7AnomalyKind } from './constants.ts';
@@ -172,6 +173,11 @@ export interface S7ParserOptions {
   requestTimeoutSec?: number;
   /** Bytes of a request kept for the transaction (for detail decoding at pairing time). Default 512. */
   maxRequestCopy?: number;
+  /**
+   * Budget shared with other flows' parsers for the TPKT, COTP and userdata buffers (core/byte-budget.ts; default:
+   * this parser's own, unlimited). A TPKT whose buffer would not fit is skipped; a payload is dropped.
+   */
+  budget?: ByteBudget;
 }
 
 export interface S7ParserStats {

@@ -513,7 +513,13 @@ export function createS7Module(options: S7ModuleOptions = {}): AppModule<S7Count
     probe: probeS7,
     createCounters: () => new S7Counters(),
     createFlowApp: (flow: Flow, ctx: AppContext<S7Counters>) =>
-      new S7FlowApp(flow, ctx.counters, ctx.events, options, ctx.rules ?? null),
+      new S7FlowApp(
+        flow,
+        ctx.counters,
+        ctx.events,
+        ctx.buffers === undefined ? options : { budget: ctx.buffers, ...options },
+        ctx.rules ?? null,
+      ),
     summarise: summariseS7,
     merge: mergeS7,
   };
