@@ -135,6 +135,11 @@ export const HealthItemSchema = Type.Object({
   }),
   parse: Type.Record(Type.String(), ParseHealthSchema),
   flows: Type.Object({ active: Counter, evicted: Counter }),
+  /**
+   * The protocol parsers' shared reassembly-buffer budget of the current input: bytes held now, the peak, the cap,
+   * and growths refused (each one a chunk, TPKT or message not decoded). Absent from sensors before it existed.
+   */
+  buffers: Type.Optional(Type.Object({ used: Counter, peak: Counter, limit: Counter, refused: Counter })),
   outbox: Type.Object({
     depthMessages: Counter,
     depthBytes: Counter,

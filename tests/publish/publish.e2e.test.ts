@@ -148,6 +148,9 @@ describe('sensor → JetStream (real nats-server)', () => {
       expect(last.clock.offsetMs).toBeGreaterThan(4000);
       expect(last.clock.offsetMs).toBeLessThan(6000);
       expect(Object.keys(last.parse)).toEqual(expect.arrayContaining(['modbus', 's7comm', 'opcua']));
+      // The parsers' shared buffer budget is reported; these captures need far less than it.
+      expect(last.buffers?.limit).toBe(64 * 1024 * 1024);
+      expect(last.buffers?.refused).toBe(0);
       const statsPdus = itemsOf(messages, 'stats').reduce((n, s) => n + (s.protocols.modbus?.pdus ?? 0), 0);
       expect(statsPdus).toBe(last.parse.modbus?.pdus ?? -1);
       // Sequence numbers strictly increase in the order the sensor sealed them.
