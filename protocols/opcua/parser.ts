@@ -6,7 +6,10 @@
  * Framing is zero-copy for chunks that lie whole in a `data()` call; a partial chunk is copied into a per-direction
  * carry buffer that grows on demand up to `maxBufferedChunk` (larger chunks keep only their first bytes: counted,
  * not decoded). Decisions depend only on the stream bytes, never on how the stream was cut into calls, so feeding a
- * stream byte by byte yields the callbacks of feeding it whole. Bad headers and gaps start a scan for the next
+ * stream byte by byte yields the callbacks of feeding it whole. The one exception is the optional shared byte budget
+ * (`options.budget`, core/byte-budget.ts): carry and message buffers beyond 1 KiB are taken from it, and when it
+ * refuses, a carried chunk is kept header-only and a message is dropped. Whether a chunk needs the carry depends on
+ * the cuts, so under a refusing budget a split stream can decode less than the same stream whole. Bad headers and gaps start a scan for the next
  * plausible chunk header; this is also how a capture that starts mid-session (no HEL/OPN seen) is picked up.
  *
  * Encryption: the OPN asymmetric header is always clear. With a policy other than None, OPN bodies are encrypted and

@@ -10,6 +10,11 @@
  * A bad TPKT header raises one anomaly and starts a byte-by-byte scan for the next plausible TPKT + COTP header; a
  * TCP gap drops the partial TPKT and fragments and scans the same way. Nothing here throws on any input.
  *
+ * Buffers beyond 1 KiB are taken from the optional shared byte budget (`options.budget`, core/byte-budget.ts). When it
+ * refuses, a TPKT that needs the carry is skipped whole (its length is known, so framing goes on after it), and a
+ * COTP payload or userdata answer whose buffer would not fit is dropped. Refusals are counted by the budget; they
+ * raise no protocol anomaly.
+ *
  * The per-PDU path allocates nothing in steady state: records are reused, open requests live in pooled slots with a
  * fixed-size copy of the request, kept oldest-first in an intrusive list and keyed in an open-addressing table.
  */
