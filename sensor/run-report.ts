@@ -41,12 +41,7 @@ export function buildReport(pipeline: Pipeline, capture: CaptureStats | null): R
       link: { ...link, fragments, nonIpByEthertype: Object.fromEntries(nonIpByEthertype ?? []) },
       flows: { ...pipeline.flows.stats },
       tcp: { ...pipeline.tcp.stats },
-      appBuffers: {
-        limit: pipeline.appBuffers.limit,
-        used: pipeline.appBuffers.used,
-        peak: pipeline.appBuffers.peak,
-        refused: pipeline.appBuffers.refused,
-      },
+      appBuffers: pipeline.appBuffers.snapshot(),
       pipeline: { ...pipeline.stats },
     },
   };

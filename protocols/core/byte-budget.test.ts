@@ -15,6 +15,22 @@ describe('ByteBudget', () => {
     expect(b.used).toBe(0);
   });
 
+  it('grows a buffer with its bytes, charging the difference, and refuses what does not fit', () => {
+    const b = new ByteBudget(5000);
+    const small = new Uint8Array([1, 2, 3, 0]);
+    const big = b.grow(small, 3, 4096) ?? small;
+    expect(big.length).toBe(4096);
+    expect([...big.subarray(0, 4)]).toEqual([1, 2, 3, 0]);
+    expect(b.used).toBe(4096);
+    expect(b.grow(big, 3, 8192)).toBeNull();
+    expect(b.refused).toBe(1);
+    const forced = b.growAnyway(big, 3, 8192);
+    expect(b.used).toBe(8192);
+    b.release(forced);
+    expect(b.snapshot()).toEqual({ limit: 5000, used: 0, peak: 8192, refused: 1 });
+    expect(new ByteBudget(Number.POSITIVE_INFINITY).snapshot().limit).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('charges only buffers above the free size', () => {
     expect(chargeOf(FREE_BYTES)).toBe(0);
     expect(chargeOf(FREE_BYTES + 1)).toBe(FREE_BYTES + 1);

@@ -33,16 +33,45 @@ export class ByteBudget {
     return true;
   }
 
-  /** Takes `n` bytes unconditionally (a growth already covered by an earlier `take`, or free). */
-  force(n: number): void {
-    if (n <= 0) return;
-    this.used += n;
-    if (this.used > this.peak) this.peak = this.used;
-  }
-
   give(n: number): void {
     if (n > 0) this.used = Math.max(0, this.used - n);
   }
+
+  /**
+   * `buf[0, used)` copied into a new buffer of capacity `cap`, its charge taken and the old buffer's given back; null
+   * (counted) when the budget refuses.
+   */
+  grow(buf: Uint8Array, used: number, cap: number): Uint8Array | null {
+    return this.take(chargeOf(cap) - chargeOf(buf.length)) ? copyInto(buf, used, cap) : null;
+  }
+
+  /** `grow` that cannot fail: for growths a reservation already covers, or free ones (a header being collected). */
+  growAnyway(buf: Uint8Array, used: number, cap: number): Uint8Array {
+    this.used += chargeOf(cap) - chargeOf(buf.length);
+    if (this.used > this.peak) this.peak = this.used;
+    return copyInto(buf, used, cap);
+  }
+
+  /** Gives back the charge of a buffer the caller lets go. */
+  release(buf: Uint8Array): void {
+    this.give(chargeOf(buf.length));
+  }
+
+  /** The figures reports carry (`limit` kept a safe integer: an unlimited budget is not valid JSON). */
+  snapshot(): { limit: number; used: number; peak: number; refused: number } {
+    return {
+      limit: Math.min(this.limit, Number.MAX_SAFE_INTEGER),
+      used: this.used,
+      peak: this.peak,
+      refused: this.refused,
+    };
+  }
+}
+
+function copyInto(buf: Uint8Array, used: number, cap: number): Uint8Array {
+  const next = new Uint8Array(cap);
+  next.set(buf.subarray(0, used));
+  return next;
 }
 
 /** The charge of a buffer of capacity `cap`. */

@@ -20,7 +20,7 @@
  * The per-chunk path (framing, headers, service id, pairing without decode) allocates nothing in steady state.
  */
 
-import { ByteBudget, chargeOf } from '../core/byte-budget.ts';
+import { ByteBudget } from '../core/byte-budget.ts';
 import { OpenTable } from '../modbus/open-table.ts';
 import {
   CHUNK_ABORT,
@@ -423,12 +423,8 @@ export class OpcuaParser<C> {
       // Grow by doubling up to the buffering cap (plus a header's worth): most connections never carry much.
       let cap = Math.max(256, st.carry.length * 2);
       while (cap < need) cap *= 2;
-      const next = new Uint8Array(Math.min(cap, this.maxBuffered + UACP_HEADER_LEN));
       // Within what reserveCarry took (or free): a chunk that did not fit was cut to its header before.
-      this.budget.give(chargeOf(st.carry.length));
-      this.budget.force(chargeOf(next.length));
-      next.set(st.carry.subarray(0, st.carryLen));
-      st.carry = next;
+      st.carry = this.budget.growAnyway(st.carry, st.carryLen, Math.min(cap, this.maxBuffered + UACP_HEADER_LEN));
     }
     const carry = st.carry;
     let c = st.carryLen;
@@ -447,13 +443,11 @@ export class OpcuaParser<C> {
     if (st.carry.length >= size) return true;
     let cap = Math.max(256, st.carry.length * 2);
     while (cap < size) cap *= 2;
-    cap = Math.min(cap, this.maxBuffered + UACP_HEADER_LEN);
-    if (!this.budget.take(chargeOf(cap) - chargeOf(st.carry.length))) {
+    const next = this.budget.grow(st.carry, st.carryLen, Math.min(cap, this.maxBuffered + UACP_HEADER_LEN));
+    if (next === null) {
       st.keptByBudget = true;
       return false;
     }
-    const next = new Uint8Array(cap);
-    next.set(st.carry.subarray(0, st.carryLen));
     st.carry = next;
     return true;
   }
@@ -461,7 +455,8 @@ export class OpcuaParser<C> {
   /** Gives the budget back what this parser's buffers took, and lets the buffers go. */
   private releaseBuffers(): void {
     for (const st of this.dirs) {
-      this.budget.give(chargeOf(st.carry.length) + chargeOf(st.asm.length));
+      this.budget.release(st.carry);
+      this.budget.release(st.asm);
       st.carry = EMPTY;
       st.asm = EMPTY;
     }
@@ -680,13 +675,12 @@ export class OpcuaParser<C> {
         if (st.asm.length < st.asmLen + n) {
           let cap = Math.max(1024, st.asm.length * 2);
           while (cap < st.asmLen + n) cap *= 2;
-          cap = Math.min(cap, this.maxMessage);
-          fits = this.budget.take(chargeOf(cap) - chargeOf(st.asm.length));
-          if (fits) {
-            const next = new Uint8Array(cap);
-            next.set(st.asm.subarray(0, st.asmLen));
-            st.asm = next;
-          } else st.asmDropped = true; // counted in the budget's `refused` and as reassemblyDropped at the last chunk
+          const next = this.budget.grow(st.asm, st.asmLen, Math.min(cap, this.maxMessage));
+          if (next !== null) st.asm = next;
+          else {
+            fits = false;
+            st.asmDropped = true; // counted in the budget's `refused` and as reassemblyDropped at the last chunk
+          }
         }
         if (fits) {
           st.asm.set(b.subarray(p, end), st.asmLen);

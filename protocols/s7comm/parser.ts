@@ -18,7 +18,7 @@
  * The per-PDU path allocates nothing in steady state: records are reused, open requests live in pooled slots with a
  * fixed-size copy of the request, kept oldest-first in an intrusive list and keyed in an open-addressing table.
  */
-import { ByteBudget, chargeOf } from '../core/byte-budget.ts';
+import { ByteBudget } from '../core/byte-budget.ts';
 import { OpenTable } from '../modbus/open-table.ts';
 import {
   COTP_CC,
@@ -407,12 +407,8 @@ export class S7Parser<C> {
     if (need > st.carry.length) {
       // Grow to the TPKT's announced size (or the header probe): only when a TPKT spans data() calls.
       const size = Math.min(TPKT_MAX, Math.max(need, st.need, 64, st.carry.length * 2));
-      const next = new Uint8Array(size);
       // Within what reserveCarry took (or free: the header probe).
-      this.budget.give(chargeOf(st.carry.length));
-      this.budget.force(chargeOf(size));
-      next.set(st.carry.subarray(0, st.carryLen));
-      st.carry = next;
+      st.carry = this.budget.growAnyway(st.carry, st.carryLen, size);
     }
     const carry = st.carry;
     let c = st.carryLen;
@@ -498,10 +494,12 @@ export class S7Parser<C> {
   private appendFrag(st: DirState, b: Uint8Array, p: number, n: number): boolean {
     const need = st.fragLen + n;
     if (need > st.frag.length) {
-      const size = Math.min(this.maxPdu, Math.max(need, 256, st.frag.length * 2));
-      if (!this.budget.take(chargeOf(size) - chargeOf(st.frag.length))) return false;
-      const next = new Uint8Array(size);
-      next.set(st.frag.subarray(0, st.fragLen));
+      const next = this.budget.grow(
+        st.frag,
+        st.fragLen,
+        Math.min(this.maxPdu, Math.max(need, 256, st.frag.length * 2)),
+      );
+      if (next === null) return false;
       st.frag = next;
     }
     const frag = st.frag;
@@ -517,10 +515,8 @@ export class S7Parser<C> {
    */
   private reserveCarry(st: DirState, size: number): boolean {
     if (st.carry.length >= size) return true;
-    const cap = Math.min(TPKT_MAX, Math.max(size, 64, st.carry.length * 2));
-    if (!this.budget.take(chargeOf(cap) - chargeOf(st.carry.length))) return false;
-    const next = new Uint8Array(cap);
-    next.set(st.carry.subarray(0, st.carryLen));
+    const next = this.budget.grow(st.carry, st.carryLen, Math.min(TPKT_MAX, Math.max(size, 64, st.carry.length * 2)));
+    if (next === null) return false;
     st.carry = next;
     return true;
   }
@@ -550,7 +546,9 @@ export class S7Parser<C> {
   /** Gives the budget back what this parser's buffers took, and lets the buffers go. */
   private releaseBuffers(): void {
     for (const st of this.dirs) {
-      this.budget.give(chargeOf(st.carry.length) + chargeOf(st.frag.length) + chargeOf(st.ud.length));
+      this.budget.release(st.carry);
+      this.budget.release(st.frag);
+      this.budget.release(st.ud);
       st.carry = EMPTY;
       st.frag = EMPTY;
       st.ud = EMPTY;
@@ -670,12 +668,12 @@ export class S7Parser<C> {
         let fits = true;
         if (st.udLen + n > st.ud.length) {
           const size = Math.min(this.maxPdu, Math.max(st.udLen + n, 512, st.ud.length * 2));
-          fits = this.budget.take(chargeOf(size) - chargeOf(st.ud.length));
-          if (fits) {
-            const next = new Uint8Array(size);
-            next.set(st.ud.subarray(0, st.udLen));
-            st.ud = next;
-          } else st.udOverflow = true; // refused by the shared budget (counted there)
+          const next = this.budget.grow(st.ud, st.udLen, size);
+          if (next !== null) st.ud = next;
+          else {
+            fits = false;
+            st.udOverflow = true; // refused by the shared budget (counted there)
+          }
         }
         if (fits) {
           const src = p.udPayloadBuf;

@@ -127,16 +127,7 @@ export function buildHealth(i: HealthInputs): HealthItem {
     },
     parse: p === null ? { ...i.earlier.parse } : addParse(i.earlier.parse, parseHealth(p)),
     flows: { active: flows?.active ?? 0, evicted: i.earlier.flowsEvicted + (flows?.evictedLru ?? 0) },
-    ...(p === null
-      ? {}
-      : {
-          buffers: {
-            used: p.appBuffers.used,
-            peak: p.appBuffers.peak,
-            limit: Math.min(p.appBuffers.limit, Number.MAX_SAFE_INTEGER),
-            refused: p.appBuffers.refused,
-          },
-        }),
+    ...(p === null ? {} : { buffers: p.appBuffers.snapshot() }),
     outbox: {
       depthMessages: i.outbox.depthMessages,
       depthBytes: i.outbox.depthBytes,

@@ -8,6 +8,7 @@
  */
 import { LINKTYPE_ETHERNET } from '../../protocols/core/link-types.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../protocols/link/packet-view.ts';
+import { concat } from '../../protocols/modbus/test-support.ts';
 import type { TestPacket } from './batches.ts';
 import { buildTcpPacket, FUZZ_LINK_TYPES, peelToIp, tcpPayloadRange, wrapIp } from './frames.ts';
 import type { Rng } from './prng.ts';
@@ -24,18 +25,6 @@ export interface CapturedStream {
 }
 
 const EMPTY = new Uint8Array(0);
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /**
  * The IPv4 TCP connections of the given captures with their payload streams, in capture order (retransmissions in
@@ -67,7 +56,7 @@ export function extractStreams(captures: readonly TestPacket[][]): CapturedStrea
       entry.stream.segments.push({ dir, len: range.end - range.start });
     }
     for (const { stream, parts } of byKey.values()) {
-      stream.bytes = [concat(parts[0]), concat(parts[1])];
+      stream.bytes = [concat(...parts[0]), concat(...parts[1])];
       out.push(stream);
     }
   }
@@ -185,12 +174,12 @@ export class StreamFuzzer {
           break;
         case 3: {
           const ins = rng.bytes(rng.int(40));
-          d = concat([d.subarray(0, i), ins, d.subarray(i)]);
+          d = concat(d.subarray(0, i), ins, d.subarray(i));
           break;
         }
         case 4: {
           const j = Math.min(d.length, i + rng.int(200));
-          d = concat([d.subarray(0, i), d.subarray(j)]);
+          d = concat(d.subarray(0, i), d.subarray(j));
           break;
         }
         default:
