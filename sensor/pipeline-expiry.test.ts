@@ -2,7 +2,8 @@
  * Modbus transaction timeouts through the pipeline. The pipeline skips its periodic sweep of every live Modbus
  * context when no open request can be due yet (a bound kept from the last sweep and the packet times since); these
  * cases check that unanswered requests still time out at the sweep that would have expired them, including one
- * stamped with a time earlier than everything open at the last sweep (capture clocks step back).
+ * stamped with a time earlier than everything open at the last sweep (capture clocks step back). At the end of the
+ * input, a request still open on a live connection is not an anomaly (capture_end); on a closed one it is (flow_end).
  */
 import { describe, expect, it } from 'vitest';
 import { LINKTYPE_RAW } from '../protocols/core/link-types.ts';
@@ -12,6 +13,7 @@ import { CollectingSink } from '../tests/support/run-pipeline.ts';
 import { Pipeline } from './pipeline.ts';
 
 const PSH_ACK = 0x18;
+const FIN_ACK = 0x11;
 const SERVER = 0x0a000001;
 const READ_ONE = new Uint8Array([0x00, 0x00, 0x00, 0x01]);
 const ONE_REGISTER = new Uint8Array([0x02, 0x00, 0x07]);
@@ -39,6 +41,21 @@ class Side {
       payload,
     });
     this.seq += payload.length;
+    return { data: wrapIp(ip, LINKTYPE_RAW), linkType: LINKTYPE_RAW, tsSec, tsNsec: 0 };
+  }
+
+  fin(tsSec: number): TestPacket {
+    const ip = buildTcpPacket({
+      src: this.src,
+      dst: this.dst,
+      sport: this.sport,
+      dport: this.dport,
+      seq: this.seq,
+      ack: 2,
+      flags: FIN_ACK,
+      payload: new Uint8Array(0),
+    });
+    this.seq += 1;
     return { data: wrapIp(ip, LINKTYPE_RAW), linkType: LINKTYPE_RAW, tsSec, tsNsec: 0 };
   }
 }
@@ -82,5 +99,30 @@ describe('Modbus transaction expiry in the pipeline', () => {
     pipeline.finish();
     expect(pipeline.modbus.transactions).toBe(6300 + 2);
     expect(pipeline.modbus.anomalies.get('modbus.request_unanswered')).toBe(2);
+  });
+
+  it('at the end of the input: a request on a live connection is capture_end, on a closed one flow_end', () => {
+    const live = new Side(0x0a000002, SERVER, 40000, 502);
+    const closedClient = new Side(0x0a000003, SERVER, 40001, 502);
+    const closedServer = new Side(SERVER, 0x0a000003, 502, 40001);
+    const packets: TestPacket[] = [
+      live.packet(1, READ_ONE, 1000),
+      closedClient.packet(1, READ_ONE, 1000),
+      closedClient.fin(1001),
+      closedServer.fin(1001),
+    ];
+    const sink = new CollectingSink();
+    const pipeline = new Pipeline({ events: sink });
+    for (const batch of new BatchPacker(256, 64 * 1024).batches(packets)) pipeline.processBatch(batch);
+    pipeline.finish();
+    const unanswered = sink.events
+      .filter((e) => e.kind === 'modbus.transaction')
+      .map((e) => e as unknown as { modbus: { kind: string; reason: string }; client: { ip: string } })
+      .map((e) => [e.client.ip, e.modbus.kind, e.modbus.reason]);
+    expect(unanswered.sort()).toEqual([
+      ['10.0.0.2', 'unanswered', 'capture_end'],
+      ['10.0.0.3', 'unanswered', 'flow_end'],
+    ]);
+    expect(pipeline.modbus.anomalies.get('modbus.request_unanswered')).toBe(1);
   });
 });

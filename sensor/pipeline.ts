@@ -21,7 +21,7 @@ import { opcuaModule } from './apps/opcua-app.ts';
 import { s7commModule } from './apps/s7-app.ts';
 import type { PacketBatch } from './capture/source.ts';
 import { EventFactory, type EventSink } from './event-factory.ts';
-import type { Flow } from './flow/flow.ts';
+import { FLOW_ACTIVE, type Flow } from './flow/flow.ts';
 import { type FlowEndReason, type FlowListener, FlowTable, type FlowTableOptions } from './flow/flow-table.ts';
 import { type StreamSink, TcpReassembler, type TcpReassemblerOptions } from './flow/tcp-reassembler.ts';
 import { ModbusCounters } from './summary.ts';
@@ -513,15 +513,17 @@ export class Pipeline {
   }
 
   /** @internal A flow left the table (via PipelineCallbacks). */
-  onFlowEnd(flow: Flow, _reason: FlowEndReason, tsSec: number): void {
+  onFlowEnd(flow: Flow, reason: FlowEndReason, tsSec: number): void {
+    // 'shutdown' is the end of the input (finish()): for a connection still open then, not the end of the connection.
+    const captureEnded = reason === 'shutdown' && flow.state === FLOW_ACTIVE;
     if (flow.appState === APP_MODBUS) {
       const ctx = flow.app as ModbusFlowContext;
-      ctx.parser.end(tsSec);
+      ctx.parser.end(tsSec, captureEnded);
       this.liveRemove(ctx);
       if (this.contextPool.length < this.contextPoolMax) this.contextPool.push(ctx);
     } else if (flow.appState === APP_MODULE) {
       const app = flow.app as FlowApp;
-      app.end(tsSec);
+      app.end(tsSec, captureEnded);
       this.liveApps.delete(app);
     }
     flow.app = null;

@@ -80,6 +80,20 @@ describe('framing', () => {
     expect(txs[6]).toMatchObject({ kind: 'unanswered', reason: 'flow_end', func: 6, unit: 1 });
   });
 
+  it('at the end of the input, closes open requests within the timeout as capture_end without an anomaly', () => {
+    const { parser, events } = newParser();
+    const early = adu(1, 1, hex('03 0000 0001'));
+    const late = adu(2, 1, hex('03 0000 0001'));
+    parser.data(0, early, 0, early.length, 100, 0); // 20 s before the end: past the 15 s timeout
+    parser.data(0, late, 0, late.length, 115, 0); // 5 s before the end
+    parser.end(120, true);
+    expect(only(events, 'tx').map((t) => [t.tid, t.kind, t.reason])).toEqual([
+      [1, 'unanswered', 'timeout'],
+      [2, 'unanswered', 'capture_end'],
+    ]);
+    expect(only(events, 'anomaly').map((a) => [a.kind, a.tid])).toEqual([['request_unanswered', 1]]);
+  });
+
   it('byte-by-byte feeding gives exactly the callbacks of feeding whole', () => {
     const whole = feedWhole(STREAM);
     const bytewise = feedBytewise(STREAM);

@@ -132,7 +132,14 @@ export interface ModbusDecoded {
 
 export type ModbusTransactionKind = 'paired' | 'unanswered' | 'unsolicited';
 /** Why the transaction was emitted. */
-export type ModbusTransactionReason = 'response' | 'timeout' | 'flow_end' | 'evicted' | 'superseded' | 'unsolicited';
+export type ModbusTransactionReason =
+  | 'response'
+  | 'timeout'
+  | 'flow_end'
+  | 'capture_end'
+  | 'evicted'
+  | 'superseded'
+  | 'unsolicited';
 
 /**
  * One transaction. One instance per parser, refilled for every emission: copy what you keep.

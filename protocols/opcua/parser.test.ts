@@ -316,6 +316,22 @@ describe('OpcuaParser framing', () => {
     expect(only(events, 'anomaly').map((a) => a.kind)).toEqual(['unsolicited_response', 'request_unanswered']);
   });
 
+  it('at the end of the input, closes open requests within the timeout as capture_end without an anomaly', () => {
+    const { parser, events } = newParser();
+    const pieces: [Uint8Array, number][] = [
+      [hello('opc.tcp://x:4840'), 0],
+      [msg(1, 1, readRequest(1)), 0], // 70 s before the end: past the 60 s timeout
+      [msg(2, 2, readRequest(2)), 60], // 10 s before the end
+    ];
+    for (const [bytes, ts] of pieces) parser.data(0, bytes, 0, bytes.length, ts, 0);
+    parser.end(70, true);
+    expect(only(events, 'tx').map((t) => [t.requestId, t.kind, t.reason])).toEqual([
+      [1, 'unanswered', 'timeout'],
+      [2, 'unanswered', 'capture_end'],
+    ]);
+    expect(only(events, 'anomaly').map((a) => a.kind)).toEqual(['request_unanswered']);
+  });
+
   it('caps open requests, evicting the oldest', () => {
     const { parser, events } = newParser({ maxOpenRequests: 4, decode: false });
     for (let id = 1; id <= 10; id++) {

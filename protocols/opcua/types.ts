@@ -54,7 +54,14 @@ export interface OpcuaChunk {
 }
 
 export type OpcuaTransactionKind = 'paired' | 'unanswered' | 'unsolicited';
-export type OpcuaTransactionReason = 'response' | 'timeout' | 'flow_end' | 'evicted' | 'superseded' | 'unsolicited';
+export type OpcuaTransactionReason =
+  | 'response'
+  | 'timeout'
+  | 'flow_end'
+  | 'capture_end'
+  | 'evicted'
+  | 'superseded'
+  | 'unsolicited';
 
 export interface OpcuaTransaction {
   kind: OpcuaTransactionKind;

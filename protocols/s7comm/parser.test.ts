@@ -61,6 +61,22 @@ describe('S7Parser framing', () => {
     expect(stats.tpkts).toBe(7);
   });
 
+  it('at the end of the input, closes open requests within the timeout as capture_end without an anomaly', () => {
+    const r = recorder();
+    const p = new S7Parser(r, null);
+    const early = dt(READ_JOB);
+    const late = dt(s7(1, 4, hex('0401120a10080001000083000080')));
+    p.data(0, CR, 0, CR.length, 100, 0);
+    p.data(0, early, 0, early.length, 100, 0); // 40 s before the end: past the 30 s timeout
+    p.data(0, late, 0, late.length, 130, 0); // 10 s before the end
+    p.end(140, true);
+    expect(r.rec.txs.map((t) => [t.pduRef, t.kind, t.reason])).toEqual([
+      [2, 'unanswered', 'timeout'],
+      [4, 'unanswered', 'capture_end'],
+    ]);
+    expect(r.rec.anomalies.map((a) => a.kind)).toEqual(['s7comm.request_unanswered']);
+  });
+
   it('byte by byte gives exactly the callbacks of whole chunks', () => {
     const whole = run([
       [0, client()],

@@ -380,10 +380,20 @@ export class S7Parser<C> {
     }
   }
 
-  end(tsSec: number): void {
+  /**
+   * The flow ended: every open request becomes 'unanswered'. `captureEnded` means the input ended (end of file, live
+   * capture stopped), not the connection: a request younger than the timeout may well have been answered after the
+   * sensor stopped looking, so it closes as 'capture_end' without an anomaly; only one already past the timeout is
+   * reported (as 'timeout'), as the periodic sweep would have.
+   */
+  end(tsSec: number, captureEnded = false): void {
     this.tsSec = tsSec;
     this.tsNsec = 0;
-    while (this.head !== null) this.unanswered(this.head, 'flow_end', DETAIL_FLOW_END, true);
+    for (let s = this.head; s !== null; s = this.head) {
+      if (!captureEnded) this.unanswered(s, 'flow_end', DETAIL_FLOW_END, true);
+      else if (tsSec - s.tsSec > this.timeoutSec) this.unanswered(s, 'timeout', DETAIL_TIMEOUT, true);
+      else this.unanswered(s, 'capture_end', '', false);
+    }
     for (const st of this.dirs) {
       this.stats.skippedBytes += st.carryLen + st.fragLen;
       st.reset();

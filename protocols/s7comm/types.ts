@@ -121,6 +121,7 @@ export type S7TransactionReason =
   | 'response'
   | 'timeout'
   | 'flow_end'
+  | 'capture_end'
   | 'evicted'
   | 'superseded'
   | 'unsolicited'

@@ -21,8 +21,11 @@ export interface FlowApp {
   gap(dir: 0 | 1, bytes: number): void;
   /** Periodic sweep at packet time `tsSec`: expire open requests older than the module's timeout. */
   expire(tsSec: number): void;
-  /** The flow ended: flush (open requests become unanswered). */
-  end(tsSec: number): void;
+  /**
+   * The flow ended: flush (open requests become unanswered). `captureEnded`: because the input ended, not the
+   * connection (open requests within the timeout then raise no anomaly).
+   */
+  end(tsSec: number, captureEnded: boolean): void;
 }
 
 export interface AppContext<Counters> {

@@ -266,8 +266,8 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, Evide
     this.parser.expire(tsSec);
   }
 
-  end(tsSec: number): void {
-    this.parser.end(tsSec);
+  end(tsSec: number, captureEnded: boolean): void {
+    this.parser.end(tsSec, captureEnded);
   }
 
   // ---------------------------------------------------------------------------------------------------------------

@@ -282,8 +282,8 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilde
   expire(tsSec: number): void {
     this.parser.expire(tsSec);
   }
-  end(tsSec: number): void {
-    this.parser.end(tsSec);
+  end(tsSec: number, captureEnded: boolean): void {
+    this.parser.end(tsSec, captureEnded);
     this.counters.otherPayloads += this.parser.stats.otherPayloads;
   }
 

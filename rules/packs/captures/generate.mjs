@@ -309,6 +309,18 @@ function s7Anomalies() {
   for (let i = 0; i < 4; i++)
     c.rr(Buffer.from('GET / HTTP/1.1\r\nHost: plc\r\n\r\n'), Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
   c.close();
+  // s7comm.request_unanswered, twice: a Read Var (DB1.DBB0) the CPU never answers before the client closes the
+  // connection, and one it never answers while it does answer the next read 40 s later (past the 30 s timeout).
+  const readDb1 = cat([0x04, 0x01, 0x12, 0x0a, 0x10, 0x02], u16(1), u16(1), [0x84, 0, 0, 0]);
+  const readAck = (ref) => s7ack(ref, Buffer.from([0x04, 0x01]), Buffer.from([0xff, 0x04, 0x00, 0x08, 0x2a]));
+  c = s7session(p, '10.0.1.66', 43007, '10.0.1.20');
+  c.send(0, dt(s7job(9, readDb1)));
+  c.close();
+  c = s7session(p, '10.0.1.67', 43008, '10.0.1.20');
+  c.send(0, dt(s7job(10, readDb1)));
+  p.step(40);
+  c.rr(dt(s7job(11, readDb1)), dt(readAck(11)));
+  c.close();
   p.save('s7-anomalies.pcap');
 }
 
