@@ -391,6 +391,7 @@ export class Pipeline {
         ctx = pooled;
         ctx.rebind(flow, swap);
       }
+      ctx.parser.connectionStartSeen = flow.handshakeSeen;
       flow.app = ctx;
       flow.appProto = 'modbus';
       flow.appState = APP_MODBUS;

@@ -94,6 +94,28 @@ describe('framing', () => {
     expect(only(events, 'anomaly').map((a) => [a.kind, a.tid])).toEqual([['request_unanswered', 1]]);
   });
 
+  it('a response without a request is an anomaly only once the connection start or a request was seen', () => {
+    const response = adu(9, 1, hex('03 02 0001'));
+    const request = adu(1, 1, hex('03 0000 0001'));
+    const anomaliesFor = (startSeen: boolean, chunks: Chunk[]) => {
+      const { parser, events } = newParser();
+      parser.connectionStartSeen = startSeen;
+      for (const c of chunks) parser.data(c.dir, c.bytes, 0, c.bytes.length, 1, 0);
+      expect(only(events, 'tx').filter((t) => t.kind === 'unsolicited')).toHaveLength(1);
+      return only(events, 'anomaly').map((a) => a.kind);
+    };
+    // Mid-stream pick-up: the response's request was sent before the capture began.
+    expect(anomaliesFor(false, [{ dir: 1, bytes: response }])).toEqual([]);
+    // The handshake was seen, or a request came first: nobody asked for this response.
+    expect(anomaliesFor(true, [{ dir: 1, bytes: response }])).toEqual(['unsolicited_response']);
+    expect(
+      anomaliesFor(false, [
+        { dir: 0, bytes: request },
+        { dir: 1, bytes: response },
+      ]),
+    ).toEqual(['unsolicited_response']);
+  });
+
   it('byte-by-byte feeding gives exactly the callbacks of feeding whole', () => {
     const whole = feedWhole(STREAM);
     const bytewise = feedBytewise(STREAM);

@@ -195,6 +195,11 @@ export class ModbusParser<C> {
   private free: Slot | null = null;
   /** Set on the first eviction of a burst; cleared when the table drains below half the cap. */
   private overflowing = false;
+  /**
+   * The connection's start is in the capture (the owner sets it from the TCP handshake; reset by reuse()). Until then
+   * or until the first request, a response without a request answers one sent before the capture began.
+   */
+  connectionStartSeen = false;
 
   private readonly pduRec: ModbusPdu = {
     dir: 0,
@@ -429,6 +434,7 @@ export class ModbusParser<C> {
     // stores, whose 25 different keys made every store a slow generic lookup.
     Object.assign(this.stats, newStats());
     this.overflowing = false;
+    this.connectionStartSeen = false;
     this.tsSec = 0;
     this.tsNsec = 0;
   }
@@ -594,7 +600,10 @@ export class ModbusParser<C> {
     const tx = this.txRec;
     if (s === null) {
       this.stats.unsolicited++;
-      this.emitAnomaly('unsolicited_response', 1, pdu.tid, pdu.unit, pdu.func, -1, DETAIL_UNSOLICITED);
+      // Picked up mid-stream (no handshake) and before the first request, a response answers a request sent before
+      // the capture began (a sensor start or restart on a polling connection): not an anomaly.
+      if (this.connectionStartSeen || this.stats.requests > 0)
+        this.emitAnomaly('unsolicited_response', 1, pdu.tid, pdu.unit, pdu.func, -1, DETAIL_UNSOLICITED);
       this.fillTx('unsolicited', 'unsolicited', pdu.tid, pdu.unit, pdu.func);
       this.setResponse(tx, pdu);
       tx.response = this.decode ? decodePdu(1, pdu.buf, pdu.off, pdu.len, this.maxValues, null) : null;

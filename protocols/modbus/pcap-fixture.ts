@@ -74,6 +74,8 @@ export function replayPcap(path: string, listener: ModbusListener<null>, serverP
     }
     const syn = (flags & 0x02) !== 0 ? 1 : 0;
     if (syn) {
+      // As the pipeline does: the connection's start is in the capture (see ModbusParser.connectionStartSeen).
+      c.parser.connectionStartSeen = true;
       c.next[dir] = (seq + 1) >>> 0;
       continue;
     }

@@ -77,6 +77,25 @@ describe('S7Parser framing', () => {
     expect(r.rec.anomalies.map((a) => a.kind)).toEqual(['s7comm.request_unanswered']);
   });
 
+  it('a response without a request is an anomaly only once the connection start or a request was seen', () => {
+    const anomaliesFor = (startSeen: boolean, first: Uint8Array | null) => {
+      const r = recorder();
+      const p = new S7Parser(r, null);
+      p.connectionStartSeen = startSeen;
+      if (first !== null) p.data(0, first, 0, first.length, 100, 0);
+      const ack = dt(READ_ACK);
+      p.data(1, ack, 0, ack.length, 100, 0);
+      expect(r.rec.txs.filter((t) => t.kind === 'unsolicited')).toHaveLength(1);
+      return r.rec.anomalies.map((a) => a.kind);
+    };
+    // Mid-stream pick-up: the Ack_Data answers a Job sent before the capture began.
+    expect(anomaliesFor(false, null)).toEqual([]);
+    // The TCP handshake, the COTP connect or another request was seen: nobody asked for this response.
+    expect(anomaliesFor(true, null)).toEqual(['s7comm.unsolicited_response']);
+    expect(anomaliesFor(false, CR)).toEqual(['s7comm.unsolicited_response']);
+    expect(anomaliesFor(false, dt(SETUP_JOB))).toEqual(['s7comm.unsolicited_response']);
+  });
+
   it('byte by byte gives exactly the callbacks of whole chunks', () => {
     const whole = run([
       [0, client()],

@@ -194,6 +194,11 @@ export class S7Parser<C> {
   private tail: Slot | null = null;
   private free: Slot | null = null;
   private overflowing = false;
+  /**
+   * The connection's start is in the capture: the owner sets it from the TCP handshake; a COTP connect or a request
+   * sets it too (reset by reuse()). Until then, a response without a request answers one sent before the capture.
+   */
+  connectionStartSeen = false;
 
   private readonly tpduRec: CotpTpdu = { dir: 0, type: 0, eot: false, buf: EMPTY, off: 0, len: 0, tsSec: 0, tsNsec: 0 };
   private readonly connectRec: CotpConnect = {
@@ -407,6 +412,7 @@ export class S7Parser<C> {
     for (const st of this.dirs) st.reset();
     for (const k of STATS_KEYS) this.stats[k] = 0;
     this.overflowing = false;
+    this.connectionStartSeen = false;
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -567,6 +573,7 @@ export class S7Parser<C> {
 
   /** CR / CC: LI | type | dst ref (2) | src ref (2) | class | parameters (code, length, value)... */
   private connect(dir: S7Dir, b: Uint8Array, i: number, hlen: number, type: number): void {
+    this.connectionStartSeen = true;
     const c = this.connectRec;
     c.dir = dir;
     c.type = type;
@@ -721,6 +728,7 @@ export class S7Parser<C> {
   }
 
   private onRequest(p: S7Pdu, cls: number): void {
+    this.connectionStartSeen = true;
     const key = this.key(p.dir, cls, p.pduRef);
     const prior = this.open.get(key);
     if (prior !== undefined) {
@@ -768,7 +776,10 @@ export class S7Parser<C> {
     const tx = this.txRec;
     if (s === undefined) {
       this.stats.unsolicited++;
-      this.emitAnomaly('s7comm.unsolicited_response', p.dir, -1, p.pduRef, DETAIL_UNSOLICITED);
+      // Picked up mid-stream and before any COTP connect or request, a response answers a request sent before the
+      // capture began (a sensor start or restart on a polling connection): not an anomaly.
+      if (this.connectionStartSeen)
+        this.emitAnomaly('s7comm.unsolicited_response', p.dir, -1, p.pduRef, DETAIL_UNSOLICITED);
       this.fillTx(
         'unsolicited',
         'unsolicited',

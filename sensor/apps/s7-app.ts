@@ -270,6 +270,7 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilde
     private readonly rules: RuleHook | null = null,
   ) {
     this.parser = new S7Parser<S7FlowApp>(this, this, options);
+    this.parser.connectionStartSeen = flow.handshakeSeen;
   }
 
   // FlowApp ----------------------------------------------------------------------------------------------------------

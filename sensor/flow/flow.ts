@@ -92,6 +92,12 @@ export class Flow {
   private serverIpText: string | null = null;
   private idText: string | null = null;
 
+  /** The TCP handshake was seen (a SYN in either direction): the connection's start is in the capture. */
+  get handshakeSeen(): boolean {
+    const tcp = this.tcp;
+    return tcp !== null && (tcp[0].sawSyn || tcp[1].sawSyn);
+  }
+
   /**
    * Deterministic 16-hex-digit id: hash of the tuple and first-seen time. Computed on first use (events, reports):
    * the counting path never needs it, and both inputs are fixed once the table has created the flow.
