@@ -239,10 +239,11 @@ export function layoutBulletin(data: BulletinData): BulletinDocument {
       {
         type: 'table',
         caption: '',
-        columns: [s.warningLevel, s.warningTitle, s.issuedAt, s.state, s.acks],
+        columns: [s.warningLevel, s.warningTitle, s.warningSubject, s.issuedAt, s.state, s.acks],
         rows: warnings.map((w) => [
           s.warningLevel_(w.level),
           data.lang === 'en' ? w.title.en : w.title.zh,
+          data.lang === 'en' ? w.subject.en : w.subject.zh,
           shortTime(w.issuedAt),
           s.state_[w.state],
           `${w.acknowledged}/${w.targets}`,

@@ -104,6 +104,11 @@ export interface WarningRow {
   id: string;
   level: WarningLevel;
   title: { zh: string; en: string };
+  /**
+   * What this warning is about (its first fact: the rule and city, the enterprise, the sensor, the advisory), so
+   * that warnings of one rule - which share its title - can be told apart.
+   */
+  subject: { zh: string; en: string };
   ruleId: string;
   state: WarningState;
   issuedAt: string;
@@ -385,6 +390,7 @@ export const QUERIES = {
           id: w.id,
           level: w.level,
           title: w.title,
+          subject: { zh: w.facts[0]?.textZh ?? '', en: w.facts[0]?.text ?? '' },
           ruleId: w.ruleId,
           state: w.state,
           issuedAt: w.issuedAt,

@@ -207,6 +207,24 @@ describe('bulletin from data ingested through the real pipeline', () => {
     expect(drill.id.startsWith('drill-weekly-')).toBe(true);
   });
 
+  it('lists every warning with what it is about, in both languages', async () => {
+    const rows = figure(zh, 'warnings.issued', 'warnings.issued').value;
+    expect(rows.length).toBeGreaterThan(1);
+    const md = renderMarkdown(zh);
+    for (const w of rows) {
+      expect(w.subject.zh, w.ruleId).not.toBe('');
+      expect(w.subject.en, w.ruleId).not.toBe('');
+      expect(md).toContain(w.subject.zh);
+    }
+    // Warnings of one rule share its title; the subject tells them apart.
+    const lines = rows.map((w) => `${w.title.zh} ${w.subject.zh} ${w.issuedAt}`);
+    expect(new Set(lines).size, JSON.stringify(rows, null, 1)).toBe(lines.length);
+    const en = renderMarkdown(
+      await buildBulletin(store, { audience: { province: PROVINCE }, period: week, lang: 'en' }),
+    );
+    for (const w of rows) expect(en).toContain(w.subject.en);
+  });
+
   it('a city bulletin covers only that city’s enterprises', async () => {
     const city = await buildBulletin(store, { audience: { province: PROVINCE, city: '宁波' }, period: week });
     const real = (await allAlerts({ from: week.from, to: week.to })).filter((a) =>

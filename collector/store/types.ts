@@ -325,7 +325,7 @@ export interface WarningAudience {
 
 /** One fact that triggered a warning. */
 export interface WarningFact {
-  /** e.g. `alert`, `asset_advisory`, `sensor_silence`, `risk_rise`. */
+  /** e.g. `alert`, `spread`, `advisory_spread`, `asset_advisory`, `sensor_silence`, `risk_rise`. */
   kind: string;
   enterpriseId: string | null;
   /** Human summary (English) and zh-CN. */

@@ -335,14 +335,25 @@ export class WarningEvaluator {
         province: g.province,
         audience: { province: g.province, enterprises: targets },
         targets,
-        facts: targets.map((id) => ({
-          kind: 'asset_advisory',
-          enterpriseId: id,
-          text: `${id}: ${g.at.get(id)?.length ?? 0} assets affected by ${g.advisory} (${g.title})`,
-          textZh: `${id}：${g.at.get(id)?.length ?? 0} 台资产受漏洞通告 ${g.advisory} 影响`,
-          evidence: (g.at.get(id) ?? []).map((ip): EvidenceRef => ({ kind: 'asset', id: ip, label: g.advisory })),
-          data: { advisory: g.advisory, title: g.title, assets: g.at.get(id) ?? [] },
-        })),
+        facts: [
+          // First the whole finding (bulletins list a warning by its first fact), then one fact per enterprise.
+          {
+            kind: 'advisory_spread',
+            enterpriseId: null,
+            text: `${g.advisory} (${g.title}) at ${targets.length} enterprises`,
+            textZh: `漏洞通告 ${g.advisory} 涉及 ${targets.length} 家企业`,
+            evidence: [],
+            data: { advisory: g.advisory, title: g.title, enterprises: targets },
+          },
+          ...targets.map((id) => ({
+            kind: 'asset_advisory',
+            enterpriseId: id,
+            text: `${id}: ${g.at.get(id)?.length ?? 0} assets affected by ${g.advisory} (${g.title})`,
+            textZh: `${id}：${g.at.get(id)?.length ?? 0} 台资产受漏洞通告 ${g.advisory} 影响`,
+            evidence: (g.at.get(id) ?? []).map((ip): EvidenceRef => ({ kind: 'asset', id: ip, label: g.advisory })),
+            data: { advisory: g.advisory, title: g.title, assets: g.at.get(id) ?? [] },
+          })),
+        ],
       });
     }
     return out;
@@ -405,8 +416,8 @@ export class WarningEvaluator {
           {
             kind: 'risk_rise',
             enterpriseId: e.id,
-            text: `risk score rose from ${low.score} (${low.computedAt}) to ${s.score} (${s.computedAt})`,
-            textZh: `风险评分由 ${low.score}（${low.computedAt}）升至 ${s.score}（${s.computedAt}）`,
+            text: `${e.id}: risk score rose from ${low.score} (${low.computedAt}) to ${s.score} (${s.computedAt})`,
+            textZh: `${e.id}：风险评分由 ${low.score}（${low.computedAt}）升至 ${s.score}（${s.computedAt}）`,
             evidence: s.contributions
               .filter((x) => x.points > 0)
               .map((x): EvidenceRef => ({ kind: 'rule', id: x.factor, label: `${x.points} points: ${x.detail}` })),

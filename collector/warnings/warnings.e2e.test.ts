@@ -434,6 +434,13 @@ describe('risk warnings over data ingested through the real pipeline', () => {
       expect(r.status).toBe(200);
       expect(r.body.state).toBe(i < 3 ? 'issued' : 'acknowledged');
       expect(r.body.targets.find((t) => t.enterpriseId === e)?.ackBy).toMatch(new RegExp(`^ent-${e}#`));
+      // A warning to four enterprises: each sees its own part, and nothing that names another.
+      expect(r.body.targets.map((t) => t.enterpriseId)).toEqual([e]);
+      const read = await api<WarningBody>(e, `/warnings/${w.id}`);
+      for (const other of ['chem1', 'chem2', 'chem3', 'chem4'].filter((x) => x !== e)) {
+        expect(JSON.stringify(r.body), `${e} sees ${other}`).not.toContain(other);
+        expect(JSON.stringify(read.body), `${e} sees ${other}`).not.toContain(other);
+      }
     }
     const closed = await api<WarningBody>('admin', `/warnings/${w.id}/close`, {
       method: 'POST',
@@ -441,6 +448,7 @@ describe('risk warnings over data ingested through the real pipeline', () => {
     });
     expect(closed.status).toBe(200);
     expect(closed.body.state).toBe('closed');
+    expect(closed.body.targets.map((t) => t.enterpriseId).sort()).toEqual(['chem1', 'chem2', 'chem3', 'chem4']);
     expect(closed.body.closedBy).toMatch(/^zj-admin#/);
     expect((await api('admin', `/warnings/${w.id}/close`, { method: 'POST', body: { note: 'again' } })).status).toBe(
       409,

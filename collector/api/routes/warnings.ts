@@ -1,12 +1,14 @@
 /**
  * Risk warnings (预警, docs/warnings.md): list and read in scope (an enterprise sees the warnings it is a target
- * of; a province role its province's), acknowledge (an enterprise, for itself), close (the province admin).
+ * of, and of a warning to several enterprises only its own part; a province role its province's), acknowledge (an
+ * enterprise, for itself), close (the province admin).
  * Acknowledgements and closes are audited and published like issues (NATS, webhooks).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { WARNING_LEVEL_ZH, WARNING_LEVELS, WARNING_STATES, type WarningRecord } from '../../store/types.ts';
+import { type Scope, WARNING_LEVEL_ZH, WARNING_LEVELS, WARNING_STATES, type WarningRecord } from '../../store/types.ts';
 import type { WarningEventSink } from '../../warnings/evaluator.ts';
+import { warningVisibleTo } from '../../warnings/visible.ts';
 import { caller, isEmptyScope } from '../auth.ts';
 import { type ApiContext, checkRange, compact } from '../context.ts';
 import { ApiError, notFound } from '../errors.ts';
@@ -58,8 +60,9 @@ const NoteBody = (required: boolean) =>
     { additionalProperties: false },
   );
 
-function out(w: WarningRecord) {
-  return { ...w, levelZh: WARNING_LEVEL_ZH[w.level] };
+/** The warning as the caller may see it (warningVisibleTo: an enterprise sees nothing of another). */
+function out(w: WarningRecord, scope: Scope) {
+  return { ...warningVisibleTo(w, scope), levelZh: WARNING_LEVEL_ZH[w.level] };
 }
 
 export const warningRoutes: FastifyPluginAsyncTypebox<WarningRouteOptions> = async (app, ctx) => {
@@ -110,7 +113,7 @@ export const warningRoutes: FastifyPluginAsyncTypebox<WarningRouteOptions> = asy
         }),
         compact({ limit: q.limit, cursor: q.cursor }),
       );
-      return { items: page.items.map(out), nextCursor: page.nextCursor };
+      return { items: page.items.map((w) => out(w, scope)), nextCursor: page.nextCursor };
     },
   );
 
@@ -129,7 +132,7 @@ export const warningRoutes: FastifyPluginAsyncTypebox<WarningRouteOptions> = asy
       const { scope } = caller(request);
       const w = isEmptyScope(scope) ? null : await store.getWarning(scope, request.params.id);
       if (w === null) throw notFound('warning');
-      return out(w);
+      return out(w, scope);
     },
   );
 
@@ -166,7 +169,7 @@ export const warningRoutes: FastifyPluginAsyncTypebox<WarningRouteOptions> = asy
       if (target !== undefined && target.ackAt === null) {
         ctx.onWarningEvent?.({ type: 'warning.acknowledged', at: new Date().toISOString(), warning: w });
       }
-      return out(w);
+      return out(w, scope);
     },
   );
 
@@ -198,7 +201,7 @@ export const warningRoutes: FastifyPluginAsyncTypebox<WarningRouteOptions> = asy
         detail: { warning: w.id, rule: w.ruleId },
       });
       ctx.onWarningEvent?.({ type: 'warning.closed', at: w.closedAt ?? new Date().toISOString(), warning: w });
-      return out(w);
+      return out(w, scope);
     },
   );
 };
