@@ -4,6 +4,7 @@
  * directly; the rest is the sensor's own health (decode, flow, reassembly and parser counters).
  */
 
+import type { RuleEngineStats } from '../rules/engine/runtime.ts';
 import type { CaptureStats } from './capture/source.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { ModbusSummary } from './summary.ts';
@@ -22,6 +23,11 @@ export interface RunReport {
     tcp: Record<string, unknown>;
     /** The protocol parsers' shared reassembly-buffer budget: limit, bytes taken at the end, peak, refusals. */
     appBuffers: { limit: number; used: number; peak: number; refused: number };
+    /**
+     * The rule engine's counters when rules ran (evaluations, matches, alerts, suppressed repeats) and what its caps
+     * turned away: correlation groups evicted, distinct values dropped, suppression windows closed early.
+     */
+    rules?: Record<string, number>;
     pipeline: Record<string, unknown>;
   };
   error?: { code: string; message: string; byteOffset: number | null };
@@ -42,7 +48,21 @@ export function buildReport(pipeline: Pipeline, capture: CaptureStats | null): R
       flows: { ...pipeline.flows.stats },
       tcp: { ...pipeline.tcp.stats },
       appBuffers: pipeline.appBuffers.snapshot(),
+      ...(pipeline.ruleHook === null ? {} : { rules: ruleCounters(pipeline.ruleHook.engine.stats) }),
       pipeline: { ...pipeline.stats },
     },
+  };
+}
+
+function ruleCounters(s: RuleEngineStats): Record<string, number> {
+  return {
+    evaluations: s.evaluations,
+    matches: s.matches,
+    alerts: s.alerts,
+    suppressed: s.suppressed,
+    groupsEvicted: s.groupsEvicted,
+    valuesDropped: s.valuesDropped,
+    suppressKeysEvicted: s.suppressKeysEvicted,
+    keyPartResets: s.keyPartResets,
   };
 }

@@ -197,7 +197,7 @@ export interface ModbusAnomaly {
 export interface ModbusParserOptions {
   /** Open (unanswered) transactions kept per parser; the oldest is evicted beyond this. Default 256. */
   maxOpenTransactions?: number;
-  /** A request older than this (packet time) is expired by `expire()`. Default 30 s. */
+  /** A request older than this (packet time) is expired by `expire()`. Default 15 s (DEFAULT_TRANSACTION_TIMEOUT_SEC). */
   transactionTimeoutSec?: number;
   /** Decode request/response details into each emitted transaction. Default true. */
   decode?: boolean;

@@ -14,6 +14,7 @@ import { type PublishConfig, PublishSession } from '../publish/session.ts';
 import { buildReport, type RunReport } from '../run-report.ts';
 import { ModbusCounters, mergeModbusCounters } from '../summary.ts';
 import { BaselineSink } from './learn.ts';
+import type { LimitOptions } from './limits.ts';
 import { ProgressBar } from './progress.ts';
 import { loadRulesOrReport } from './rules-commands.ts';
 
@@ -32,6 +33,8 @@ export interface ReadOptions {
   publish?: (PublishConfig & { drainTimeoutSec: number }) | null;
   /** Pace the replay to at most this many packets per second (drills, outage tests). */
   pps?: number | null;
+  /** Memory caps from `--limit` (limits.ts). */
+  limits?: LimitOptions;
 }
 
 /** Alerts into the same JSON-lines stream as events (when printed), counted either way. */
@@ -153,7 +156,7 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
     const progress = options.progress ? new ProgressBar(file, size) : null;
     const { pipeline, report, error } = await analyseFile(
       file,
-      { sensorId: options.sensorId, events: pipelineEvents, rules: loaded?.set ?? null, alerts },
+      { ...options.limits, sensorId: options.sensorId, events: pipelineEvents, rules: loaded?.set ?? null, alerts },
       {
         started: (p, source) =>
           session?.beginInput({ source: 'file', name: file, pipeline: p, capture: () => source.stats() }),
@@ -216,6 +219,8 @@ export interface LiveOptions {
   baseline?: string | undefined;
   /** Publish alerts, assets, health and stats over NATS JetStream (null: do not). */
   publish?: (PublishConfig & { drainTimeoutSec: number }) | null;
+  /** Memory caps from `--limit` (limits.ts). */
+  limits?: LimitOptions;
 }
 
 /**
@@ -252,6 +257,7 @@ export async function runLive(options: LiveOptions): Promise<number> {
   if (options.baseline !== undefined && baseline === null) return 2;
   const alerts = loaded === null ? null : alertSinkFor(options.alerts ? sink : null, options.sensorId, session);
   const pipeline = new Pipeline({
+    ...options.limits,
     sensorId: options.sensorId,
     events: session !== null ? session.eventSink(baseline ?? events) : (baseline ?? events),
     rules: loaded?.set ?? null,

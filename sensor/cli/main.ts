@@ -18,6 +18,7 @@ import { runFlush, runLive, runRead } from './commands.ts';
 import { runCredsCommand } from './creds.ts';
 import { runInventory } from './inventory.ts';
 import { LEARN_USAGE, runLearnCommand } from './learn.ts';
+import { limitsUsage, parseLimits } from './limits.ts';
 import { PUBLISH_OPTIONS, PUBLISH_USAGE, publishConfigFrom } from './publish-options.ts';
 import { runRulesList, runRulesTest } from './rules-commands.ts';
 import { UsageError } from './usage-error.ts';
@@ -34,7 +35,7 @@ const USAGE = `usage:
   --alerts prints alerts of the detection rules as JSON lines (bundled rules/packs plus every --rules DIR; see
       docs/rules.md); live mode reloads rules when a rule file changes. --summary then gains an "alerts" section.
   --baseline FILE (read and live) prints deviations from a learned baseline as alert JSON lines (docs/baseline.md).
-${PUBLISH_USAGE}  otsensor read FILE... --publish ... --pps N
+${limitsUsage()}${PUBLISH_USAGE}  otsensor read FILE... --publish ... --pps N
       Replay at most N packets per second (drills, outage rehearsals).
   otsensor creds sensor|collector|revoke|list ...
       Issue per-sensor NATS credentials (same as 'otdeploy creds'; see deploy/README.md).
@@ -69,10 +70,12 @@ async function main(argv: string[]): Promise<number> {
           inventory: { type: 'boolean', default: false },
           'inventory-csv': { type: 'boolean', default: false },
           pps: { type: 'string' },
+          limit: { type: 'string', multiple: true, default: [] },
           ...PUBLISH_OPTIONS,
         },
       });
       if (positionals.length === 0) throw new UsageError('read: give at least one capture file');
+      const limits = parseLimits(values.limit);
       const publish = await publishConfigFrom(values, sensorIdFlag(rest), loadConfig);
       const pps = values.pps === undefined ? null : Number(values.pps);
       if (pps !== null && !(pps > 0)) throw new UsageError('read: --pps must be a positive number');
@@ -90,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
         progress: values.progress && publish === null,
         publish,
         pps,
+        limits,
       });
     }
     if (command === 'live') {
@@ -105,10 +109,12 @@ async function main(argv: string[]): Promise<number> {
           duration: { type: 'string' },
           snaplen: { type: 'string' },
           'sensor-id': { type: 'string', default: 'local' },
+          limit: { type: 'string', multiple: true, default: [] },
           ...PUBLISH_OPTIONS,
         },
       });
       if (!values.iface) throw new UsageError('live: --iface IF is required');
+      const limits = parseLimits(values.limit);
       const publish = await publishConfigFrom(values, sensorIdFlag(rest), loadConfig);
       const duration = values.duration === undefined ? null : Number(values.duration);
       if (duration !== null && !(duration > 0)) throw new UsageError('live: --duration must be a positive number');
@@ -125,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
         rules: values.rules,
         baseline: values.baseline,
         publish,
+        limits,
       });
     }
     if (command === 'flush') {

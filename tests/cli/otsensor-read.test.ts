@@ -271,6 +271,45 @@ describe('otsensor read', () => {
     expect(help.stdout).toContain('otsensor read FILE');
   });
 
+  it('--limit sets the memory caps: a smaller flow table evicts, and the report counts it and shows the caps', async () => {
+    type Flows = { peak: number; evictedLru: number; created: number };
+    const flows = (s: Summary) => s.files[0]?.health['flows'] as Flows;
+    const plain = parseSummary((await otsensor('read', SMALL)).stdout);
+    expect(flows(plain)).toMatchObject({ created: 19, peak: 19, evictedLru: 0 });
+    const r = await otsensor('read', SMALL, '--limit', 'flows=16', '--limit', 'app-buffer=128K');
+    expect(r.code, r.stderr).toBe(0);
+    const capped = parseSummary(r.stdout);
+    expect(flows(capped)).toMatchObject({ created: 19, peak: 16, evictedLru: 3 });
+    expect(capped.files[0]?.health['appBuffers']).toMatchObject({ limit: 128 * 1024 });
+    // An evicted connection had ended its exchanges: nothing decoded is lost on this capture.
+    expect(capped.modbus).toEqual(plain.modbus);
+    const bad = await Promise.all(
+      ['nope=1', 'flows=abc', 'flows=8', 'flows=16K', 'app-buffer=1T', 'flows'].map((l) =>
+        otsensor('read', SMALL, '--limit', l),
+      ),
+    );
+    for (const b of bad) {
+      expect(b.code).toBe(2);
+      expect(b.stdout).toBe('');
+      expect(stderrLines(b)[0]).toMatch(/^otsensor: --limit/);
+    }
+  });
+
+  it('--limit rule-values: the rule engine keeps fewer distinct values per group, and the report counts the drops', async () => {
+    const capture = join(SHARED_PCAPS, 'iti__ModbusTCP.pcap');
+    const rules = async (...extra: string[]) => {
+      const r = await otsensor('read', capture, '--alerts', '--summary', ...extra);
+      expect(r.code, r.stderr).toBe(0);
+      const last = r.stdout.trimEnd().split('\n').at(-1) ?? '';
+      return parseSummary(last).files[0]?.health['rules'] as Record<string, number>;
+    };
+    const [plain, capped] = await Promise.all([rules(), rules('--limit', 'rule-values=4')]);
+    expect(plain.evaluations).toBeGreaterThan(1000);
+    expect(plain.valuesDropped).toBe(0);
+    expect(capped.evaluations).toBe(plain.evaluations);
+    expect(capped.valuesDropped).toBeGreaterThan(0);
+  });
+
   it('a gzip-compressed copy gives the same summary as the plain file', async () => {
     const gz = join(tmp, 'small.pcap.gz');
     writeFileSync(gz, gzipSync(readFileSync(SMALL)));

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { LIMITS, parseLimits } from './limits.ts';
+import { UsageError } from './usage-error.ts';
+
+describe('parseLimits', () => {
+  it('maps each limit to its pipeline option, with binary size suffixes; a later flag for a name wins', () => {
+    expect(
+      parseLimits([
+        'flows=200000',
+        'tcp-buffer=256M',
+        'tcp-stream-buffer=512KiB',
+        'app-buffer=1G',
+        'modbus-open-requests=64',
+        'rule-groups=50000',
+        'rule-values=100',
+        'rule-suppress-keys=7',
+        'flows=100000',
+      ]),
+    ).toEqual({
+      flows: { maxFlows: 100_000 },
+      tcp: { maxBufferedBytesTotal: 256 * 1024 ** 2, maxBufferedBytesPerStream: 512 * 1024 },
+      appBufferBytes: 1024 ** 3,
+      modbus: { maxOpenTransactions: 64 },
+      ruleEngine: { maxGroupsPerRule: 50_000, maxValuesPerGroup: 100, maxSuppressKeysPerRule: 7 },
+    });
+    expect(parseLimits([])).toEqual({});
+  });
+
+  it('refuses unknown names, missing or malformed values, and values outside the range', () => {
+    for (const bad of ['', 'flows', 'flows=', 'flows=-1', 'flows=1.5', 'flows=2M', 'app-buffer=1T', 'toString=1']) {
+      expect(() => parseLimits([bad]), bad).toThrow(UsageError);
+    }
+    for (const [name, spec] of Object.entries(LIMITS)) {
+      expect(() => parseLimits([`${name}=${spec.min - 1}`]), name).toThrow(/outside/);
+      expect(() => parseLimits([`${name}=${spec.max + 1}`]), name).toThrow(/outside/);
+      expect(() => parseLimits([`${name}=${spec.min}`]), name).not.toThrow();
+    }
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * `--limit NAME=VALUE` (read and live, repeatable): the sensor's memory caps, for plants whose traffic the defaults
+ * do not fit (a large site with more concurrent connections than the flow table holds, a small box that must stay
+ * under its RAM). Every cap stays a cap: each is a positive integer, and what it turns away is counted in the run
+ * report and the published health (docs/live-capture.md, "Memory limits"). Byte sizes take K, M, G (binary) suffixes.
+ */
+import type { PipelineOptions } from '../pipeline.ts';
+import { UsageError } from './usage-error.ts';
+
+interface LimitSpec {
+  /** What it caps (for the usage text and errors). */
+  what: string;
+  bytes: boolean;
+  min: number;
+  max: number;
+  set(options: LimitOptions, value: number): void;
+}
+
+/** The parts of the pipeline options the limits set. */
+export type LimitOptions = Pick<PipelineOptions, 'flows' | 'tcp' | 'modbus' | 'ruleEngine' | 'appBufferBytes'>;
+
+const GIB = 1024 ** 3;
+
+export const LIMITS: Readonly<Record<string, LimitSpec>> = {
+  flows: {
+    what: 'flows held at once (default 65536; the least recently used is evicted)',
+    bytes: false,
+    min: 16,
+    max: 16_777_216,
+    set: (o, v) => {
+      o.flows = { ...o.flows, maxFlows: v };
+    },
+  },
+  'tcp-buffer': {
+    what: 'out-of-order TCP bytes all connections hold together (default 64M)',
+    bytes: true,
+    min: 64 * 1024,
+    max: 16 * GIB,
+    set: (o, v) => {
+      o.tcp = { ...o.tcp, maxBufferedBytesTotal: v };
+    },
+  },
+  'tcp-stream-buffer': {
+    what: 'out-of-order TCP bytes one direction of a connection holds (default 256K)',
+    bytes: true,
+    min: 4 * 1024,
+    max: GIB,
+    set: (o, v) => {
+      o.tcp = { ...o.tcp, maxBufferedBytesPerStream: v };
+    },
+  },
+  'app-buffer': {
+    what: 'S7 and OPC UA reassembly bytes all connections hold together (default 64M)',
+    bytes: true,
+    min: 64 * 1024,
+    max: 16 * GIB,
+    set: (o, v) => {
+      o.appBufferBytes = v;
+    },
+  },
+  'modbus-open-requests': {
+    what: 'unanswered Modbus requests tracked per connection (default 256)',
+    bytes: false,
+    min: 1,
+    max: 65_536,
+    set: (o, v) => {
+      o.modbus = { ...o.modbus, maxOpenTransactions: v };
+    },
+  },
+  'rule-groups': {
+    what: 'correlation groups per rule (default 10000; the oldest is evicted)',
+    bytes: false,
+    min: 1,
+    max: 10_000_000,
+    set: (o, v) => {
+      o.ruleEngine = { ...o.ruleEngine, maxGroupsPerRule: v };
+    },
+  },
+  'rule-values': {
+    what: 'distinct values per correlation group (default 4096)',
+    bytes: false,
+    min: 1,
+    max: 1_000_000,
+    set: (o, v) => {
+      o.ruleEngine = { ...o.ruleEngine, maxValuesPerGroup: v };
+    },
+  },
+  'rule-suppress-keys': {
+    what: 'open suppression windows per rule (default 10000; the oldest is closed early)',
+    bytes: false,
+    min: 1,
+    max: 10_000_000,
+    set: (o, v) => {
+      o.ruleEngine = { ...o.ruleEngine, maxSuppressKeysPerRule: v };
+    },
+  },
+};
+
+const SUFFIX: Readonly<Record<string, number>> = { '': 1, K: 1024, M: 1024 ** 2, G: GIB };
+
+function parseValue(name: string, spec: LimitSpec, text: string): number {
+  const m = (spec.bytes ? /^(\d+)([KMG]?)(?:i?B)?$/i : /^(\d+)()$/).exec(text.trim());
+  const unit = (m?.[2] ?? '').toUpperCase();
+  if (m === null) {
+    throw new UsageError(`--limit ${name}: '${text}' is not ${spec.bytes ? 'a size (e.g. 256M)' : 'a whole number'}`);
+  }
+  const value = Number(m[1]) * (SUFFIX[unit] ?? 1);
+  if (!Number.isSafeInteger(value) || value < spec.min || value > spec.max) {
+    throw new UsageError(`--limit ${name}: ${text} is outside ${spec.min}..${spec.max}`);
+  }
+  return value;
+}
+
+/** Pipeline options from `--limit NAME=VALUE` flags (a later flag for the same name wins). */
+export function parseLimits(flags: readonly string[]): LimitOptions {
+  const options: LimitOptions = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    const name = eq < 0 ? flag : flag.slice(0, eq);
+    const spec = Object.hasOwn(LIMITS, name) ? LIMITS[name] : undefined;
+    if (spec === undefined) {
+      throw new UsageError(`--limit: unknown limit '${name}' (known: ${Object.keys(LIMITS).join(', ')})`);
+    }
+    if (eq < 0) throw new UsageError(`--limit ${name}: give a value (--limit ${name}=N)`);
+    spec.set(options, parseValue(name, spec, flag.slice(eq + 1)));
+  }
+  return options;
+}
+
+/** The usage lines of `--limit`. */
+export function limitsUsage(): string {
+  const names = Object.entries(LIMITS).map(([name, s]) => `        ${name.padEnd(20)} ${s.what}\n`);
+  return `  --limit NAME=VALUE (read, live; repeatable) sets a memory cap (sizes take K, M, G):\n${names.join('')}`;
+}
