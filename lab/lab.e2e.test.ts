@@ -142,8 +142,12 @@ describe.runIf(isRoot)('otlab in network namespaces', () => {
         expect(a.server.ip).toBe(target[proto] ?? state.addresses.plc[2]);
       }
     }
-    // The HMI's polling is benign: nothing it does is alerted on.
-    const fromHmi = alerts.filter((a) => a.client.ip === state.addresses.hmi);
+    // The HMI's polling is benign: nothing it does is alerted on. Only its own certificate may be reported (the
+    // informational self-signed posture finding, true of the lab HMI), when the sensor happens to see it open a secure
+    // channel: a node-opcua reconnect or token renewal while the machine is loaded.
+    const fromHmi = alerts.filter(
+      (a) => a.client.ip === state.addresses.hmi && a.alert.rule.id !== 'ot.opcua.self_signed_certificate',
+    );
     expect(fromHmi, JSON.stringify(fromHmi, null, 1).slice(0, 4000)).toHaveLength(0);
   }, 180_000);
 
