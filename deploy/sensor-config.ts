@@ -33,6 +33,12 @@ export interface SensorConfigFile {
     dir: string;
     maxBytes: number;
   };
+  /**
+   * Optional memory caps as `NAME=VALUE` (the `limits:` mapping, e.g. `flows: 262144`, `app-buffer: 256M`): the same
+   * as `otsensor --limit` flags, which come after them (a flag wins). Names and ranges are checked by otsensor
+   * (sensor/cli/limits.ts) when it starts, naming this file.
+   */
+  limits?: string[];
 }
 
 export class SensorConfigError extends Error {
@@ -119,12 +125,25 @@ export function validateSensorConfig(doc: unknown, file: string): SensorConfigFi
   if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes < 1024 * 1024) {
     return fail('outbox.maxBytes', 'must be an integer of at least 1048576 (1 MiB)');
   }
+  const limits = doc['limits'];
+  let limitFlags: string[] | undefined;
+  if (limits !== undefined && limits !== null) {
+    if (!isObj(limits)) return fail('limits', 'must be a mapping of limit names to values (e.g. flows: 262144)');
+    limitFlags = [];
+    for (const [name, value] of Object.entries(limits)) {
+      if (typeof value !== 'number' && typeof value !== 'string') {
+        return fail(`limits.${name}`, 'must be a number or a size such as 256M');
+      }
+      limitFlags.push(`${name}=${value}`);
+    }
+  }
   return {
     sensor,
     province,
     enterprise,
     nats: { url, nkeySeedFile, ...(tls === undefined ? {} : { tls }) },
     outbox: { dir, maxBytes },
+    ...(limitFlags === undefined ? {} : { limits: limitFlags }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LIMITS, parseLimits } from './limits.ts';
+import { LIMITS, limitsOfRun, parseLimits } from './limits.ts';
 import { UsageError } from './usage-error.ts';
 
 describe('parseLimits', () => {
@@ -35,5 +35,23 @@ describe('parseLimits', () => {
       expect(() => parseLimits([`${name}=${spec.max + 1}`]), name).toThrow(/outside/);
       expect(() => parseLimits([`${name}=${spec.min}`]), name).not.toThrow();
     }
+  });
+
+  it('takes the config file limits first and the flags after them (a flag wins); a bad file limit names the file', () => {
+    const file = { path: '/etc/otsensor/hall3/sensor.yaml', limits: ['flows=262144', 'app-buffer=256M'] };
+    expect(limitsOfRun(['flows=100000'], file)).toEqual({
+      flows: { maxFlows: 100_000 },
+      appBufferBytes: 256 * 1024 ** 2,
+    });
+    expect(limitsOfRun([], file)).toEqual({ flows: { maxFlows: 262_144 }, appBufferBytes: 256 * 1024 ** 2 });
+    expect(limitsOfRun(['flows=64'], null)).toEqual({ flows: { maxFlows: 64 } });
+    expect(() => limitsOfRun([], { ...file, limits: ['flows=abc'] })).toThrow(
+      "/etc/otsensor/hall3/sensor.yaml: limits flows: 'abc' is not a whole number",
+    );
+    expect(() => limitsOfRun([], { ...file, limits: ['nope=1'] })).toThrow(
+      /sensor\.yaml: limits: unknown limit 'nope'/,
+    );
+    // A flag's error still names the flag.
+    expect(() => limitsOfRun(['flows=abc'], file)).toThrow("--limit flows: 'abc' is not a whole number");
   });
 });

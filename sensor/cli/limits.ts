@@ -98,33 +98,49 @@ export const LIMITS: Readonly<Record<string, LimitSpec>> = {
 
 const SUFFIX: Readonly<Record<string, number>> = { '': 1, K: 1024, M: 1024 ** 2, G: GIB };
 
-function parseValue(name: string, spec: LimitSpec, text: string): number {
+function parseValue(origin: string, name: string, spec: LimitSpec, text: string): number {
   const m = (spec.bytes ? /^(\d+)([KMG]?)(?:i?B)?$/i : /^(\d+)()$/).exec(text.trim());
   const unit = (m?.[2] ?? '').toUpperCase();
   if (m === null) {
-    throw new UsageError(`--limit ${name}: '${text}' is not ${spec.bytes ? 'a size (e.g. 256M)' : 'a whole number'}`);
+    throw new UsageError(`${origin} ${name}: '${text}' is not ${spec.bytes ? 'a size (e.g. 256M)' : 'a whole number'}`);
   }
   const value = Number(m[1]) * (SUFFIX[unit] ?? 1);
   if (!Number.isSafeInteger(value) || value < spec.min || value > spec.max) {
-    throw new UsageError(`--limit ${name}: ${text} is outside ${spec.min}..${spec.max}`);
+    throw new UsageError(`${origin} ${name}: ${text} is outside ${spec.min}..${spec.max}`);
   }
   return value;
 }
 
-/** Pipeline options from `--limit NAME=VALUE` flags (a later flag for the same name wins). */
-export function parseLimits(flags: readonly string[]): LimitOptions {
+/**
+ * Pipeline options from `NAME=VALUE` limits (a later one for the same name wins). `origin` names where they came
+ * from in error messages.
+ */
+export function parseLimits(flags: readonly string[], origin = '--limit'): LimitOptions {
   const options: LimitOptions = {};
   for (const flag of flags) {
     const eq = flag.indexOf('=');
     const name = eq < 0 ? flag : flag.slice(0, eq);
     const spec = Object.hasOwn(LIMITS, name) ? LIMITS[name] : undefined;
     if (spec === undefined) {
-      throw new UsageError(`--limit: unknown limit '${name}' (known: ${Object.keys(LIMITS).join(', ')})`);
+      throw new UsageError(`${origin}: unknown limit '${name}' (known: ${Object.keys(LIMITS).join(', ')})`);
     }
-    if (eq < 0) throw new UsageError(`--limit ${name}: give a value (--limit ${name}=N)`);
-    spec.set(options, parseValue(name, spec, flag.slice(eq + 1)));
+    if (eq < 0) throw new UsageError(`${origin} ${name}: give a value (${name}=N)`);
+    spec.set(options, parseValue(origin, name, spec, flag.slice(eq + 1)));
   }
   return options;
+}
+
+/**
+ * The limits of a run: the sensor config file's `limits:` first (checked on their own, so that an error names the
+ * file), then the `--limit` flags, which win.
+ */
+export function limitsOfRun(
+  flags: readonly string[],
+  file: { path: string; limits: readonly string[] } | null,
+): LimitOptions {
+  if (file === null) return parseLimits(flags);
+  parseLimits(file.limits, `${file.path}: limits`);
+  return parseLimits([...file.limits, ...flags]);
 }
 
 /** The usage lines of `--limit`. */

@@ -18,7 +18,7 @@ import { runFlush, runLive, runRead } from './commands.ts';
 import { runCredsCommand } from './creds.ts';
 import { runInventory } from './inventory.ts';
 import { LEARN_USAGE, runLearnCommand } from './learn.ts';
-import { limitsUsage, parseLimits } from './limits.ts';
+import { type LimitOptions, limitsOfRun, limitsUsage } from './limits.ts';
 import { PUBLISH_OPTIONS, PUBLISH_USAGE, publishConfigFrom } from './publish-options.ts';
 import { runRulesList, runRulesTest } from './rules-commands.ts';
 import { UsageError } from './usage-error.ts';
@@ -75,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (positionals.length === 0) throw new UsageError('read: give at least one capture file');
-      const limits = parseLimits(values.limit);
+      const limits = await runLimits(values.limit, values.config);
       const publish = await publishConfigFrom(values, sensorIdFlag(rest), loadConfig);
       const pps = values.pps === undefined ? null : Number(values.pps);
       if (pps !== null && !(pps > 0)) throw new UsageError('read: --pps must be a positive number');
@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
         },
       });
       if (!values.iface) throw new UsageError('live: --iface IF is required');
-      const limits = parseLimits(values.limit);
+      const limits = await runLimits(values.limit, values.config);
       const publish = await publishConfigFrom(values, sensorIdFlag(rest), loadConfig);
       const duration = values.duration === undefined ? null : Number(values.duration);
       if (duration !== null && !(duration > 0)) throw new UsageError('live: --duration must be a positive number');
@@ -185,6 +185,12 @@ function sensorIdFlag(args: string[]): string | undefined {
   return undefined;
 }
 
+/** The run's memory caps: the config file's `limits:` (with --config), then the --limit flags. */
+async function runLimits(flags: string[], configPath: string | undefined): Promise<LimitOptions> {
+  const limits = configPath === undefined ? undefined : (await loadConfig(configPath)).limits;
+  return limitsOfRun(flags, limits === undefined ? null : { path: configPath as string, limits });
+}
+
 async function loadConfig(path: string) {
   const c = loadSensorConfig(path);
   return {
@@ -197,6 +203,7 @@ async function loadConfig(path: string) {
       ...(c.nats.tls !== undefined ? { tls: c.nats.tls } : {}),
     },
     outbox: c.outbox,
+    ...(c.limits === undefined ? {} : { limits: c.limits }),
   };
 }
 

@@ -59,6 +59,8 @@ export interface SensorFileConfig {
   enterprise: string;
   nats: { url: string; nkeySeedFile?: string; tls?: { caFile?: string; certFile?: string; keyFile?: string } };
   outbox?: { dir?: string; maxBytes?: number };
+  /** Memory caps as `NAME=VALUE` (see limits.ts). */
+  limits?: string[];
 }
 
 export type ConfigLoader = (path: string) => Promise<SensorFileConfig>;

@@ -293,6 +293,16 @@ describe('otsensor read', () => {
       expect(b.stdout).toBe('');
       expect(stderrLines(b)[0]).toMatch(/^otsensor: --limit/);
     }
+    // The same limits in the sensor config file (deploy/sensor-config.ts): a bad one names the file.
+    const config = join(tmp, 'sensor.yaml');
+    writeFileSync(
+      config,
+      'sensor: s1\nprovince: gd\nenterprise: acme\nnats: { url: "nats://127.0.0.1:1", nkeySeedFile: nkey.seed }\n' +
+        'outbox: { dir: outbox, maxBytes: 1048576 }\nlimits: { flows: 16, app-buffer: 1T }\n',
+    );
+    const fromFile = await otsensor('read', SMALL, '--config', config);
+    expect(fromFile.code).toBe(2);
+    expect(stderrLines(fromFile)[0]).toBe(`otsensor: ${config}: limits app-buffer: '1T' is not a size (e.g. 256M)`);
   });
 
   it('--limit rule-values: the rule engine keeps fewer distinct values per group, and the report counts the drops', async () => {
