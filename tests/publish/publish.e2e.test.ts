@@ -59,6 +59,16 @@ afterAll(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/**
+ * The newest health report by the sensor's own sequence, not by the stream's order: a sensor publishes up to 64
+ * messages at once (after an outage, the outbox's older health reports among them), so they can land out of order.
+ */
+function newestHealth(messages: Awaited<ReturnType<typeof readStream>>): HealthItem {
+  const reports = messages.flatMap((m) => (m.json?.kind === 'health' ? [m.json] : []));
+  const newest = reports.reduce((a, b) => (b.seq > a.seq ? b : a));
+  return newest.items.at(-1) as HealthItem;
+}
+
 function startSensor(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, ['bin/otsensor.js', ...args], {
     cwd: REPO_ROOT,
@@ -141,7 +151,7 @@ describe('sensor → JetStream (real nats-server)', () => {
       expect(assetIps.size).toBe(expectedAssets);
       const health = itemsOf(messages, 'health');
       expect(health.length).toBeGreaterThanOrEqual(CAPTURES.length);
-      const last = health.at(-1) as HealthItem;
+      const last = newestHealth(messages);
       expect(last.capture.packets).toBeGreaterThan(30_000);
       expect(last.rules.loaded).toBeGreaterThan(40);
       expect(last.rules.alerts).toBe(expectedAlertIds.length);
@@ -276,8 +286,7 @@ describe('sensor → JetStream (real nats-server)', () => {
       const flush = await runOtsensor(['flush', '--publish', server.url, ...ID, '--outbox', outbox]);
       expect(flush.code, flush.stderr).toBe(0);
       const messages = await readStream(server.url);
-      const health = itemsOf(messages, 'health');
-      const last = health.at(-1) as HealthItem;
+      const last = newestHealth(messages);
       const dropped = last.outbox.dropped;
       expect(dropped.stats?.messages ?? 0).toBeGreaterThan(0);
       // The priority order: no alert went (the cap holds all of them), while stats, health and assets did. (That each
