@@ -230,6 +230,18 @@ function checkToken(value: string, what: string): void {
   }
 }
 
+/**
+ * A token secret: 32 random bytes as base64url, drawn again when it would start with '-' or '_' (1 in 32). A secret
+ * starting with '-' cannot be given as `--token SECRET`: argument parsers take it for an option ("argument is
+ * ambiguous"), which failed the drill e2e test once here.
+ */
+function newTokenSecret(): string {
+  for (;;) {
+    const secret = randomBytes(32).toString('base64url');
+    if (secret[0] !== '-' && secret[0] !== '_') return secret;
+  }
+}
+
 function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
@@ -1385,7 +1397,7 @@ export class KyselyStore implements CollectorStore {
 
   async createToken(t: Omit<ApiToken, 'id' | 'createdAt' | 'revokedAt'>): Promise<{ token: ApiToken; secret: string }> {
     if (!ROLES.includes(t.role)) throw new StoreInputError(`unknown role '${t.role}'`);
-    const secret = randomBytes(32).toString('base64url');
+    const secret = newTokenSecret();
     const row = {
       id: uuidv7(),
       label: t.label,

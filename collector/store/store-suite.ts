@@ -653,6 +653,14 @@ export function describeStoreContract(harness: StoreHarness): void {
       await expect(
         store.createToken({ label: 'x', role: 'root' as never, province: null, enterprises: [] }),
       ).rejects.toBeInstanceOf(StoreInputError);
+      // Never a leading '-' or '_' (`--token SECRET` must parse on a command line): 1 draw in 32 would have one, so
+      // 160 secrets without the redraw all passing has a chance of about 0.6 %.
+      const more = await Promise.all(
+        Array.from({ length: 160 }, (_, i) =>
+          store.createToken({ label: `bulk ${i}`, role: 'province-analyst', province: 'P1', enterprises: [] }),
+        ),
+      );
+      for (const m of more) expect(m.secret).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{42}$/);
     });
 
     it('appends to the audit log and pages it newest first, filtered by enterprise and action', async () => {
