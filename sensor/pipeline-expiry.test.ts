@@ -30,32 +30,20 @@ class Side {
 
   packet(tid: number, data: Uint8Array, tsSec: number): TestPacket {
     const payload = buildModbusAdu(tid, 1, 3, data);
-    const ip = buildTcpPacket({
-      src: this.src,
-      dst: this.dst,
-      sport: this.sport,
-      dport: this.dport,
-      seq: this.seq,
-      ack: 1,
-      flags: PSH_ACK,
-      payload,
-    });
+    const p = this.segment(PSH_ACK, 1, payload, tsSec);
     this.seq += payload.length;
-    return { data: wrapIp(ip, LINKTYPE_RAW), linkType: LINKTYPE_RAW, tsSec, tsNsec: 0 };
+    return p;
   }
 
   fin(tsSec: number): TestPacket {
-    const ip = buildTcpPacket({
-      src: this.src,
-      dst: this.dst,
-      sport: this.sport,
-      dport: this.dport,
-      seq: this.seq,
-      ack: 2,
-      flags: FIN_ACK,
-      payload: new Uint8Array(0),
-    });
-    this.seq += 1;
+    const p = this.segment(FIN_ACK, 2, new Uint8Array(0), tsSec);
+    this.seq += 1; // the FIN takes one sequence number
+    return p;
+  }
+
+  private segment(flags: number, ack: number, payload: Uint8Array, tsSec: number): TestPacket {
+    const { src, dst, sport, dport, seq } = this;
+    const ip = buildTcpPacket({ src, dst, sport, dport, seq, ack, flags, payload });
     return { data: wrapIp(ip, LINKTYPE_RAW), linkType: LINKTYPE_RAW, tsSec, tsNsec: 0 };
   }
 }

@@ -400,10 +400,9 @@ export class ModbusParser<C> {
   }
 
   /**
-   * The flow ended: every open request becomes 'unanswered'. `captureEnded` means the input ended (end of file, live
-   * capture stopped), not the connection: a request younger than the timeout may well have been answered after the
-   * sensor stopped looking, so it closes as 'capture_end' without an anomaly; only one already past the timeout is
-   * reported (as 'timeout'), as the periodic sweep would have.
+   * The flow ended: every open request becomes 'unanswered', as `flow_end`; or, when `captureEnded` (the input
+   * ended, not the connection), as `capture_end` without an anomaly unless already past the timeout
+   * (protocols/core/transaction.ts).
    */
   end(tsSec: number, captureEnded = false): void {
     this.tsSec = tsSec;

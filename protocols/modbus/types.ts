@@ -1,3 +1,4 @@
+import type { TransactionReason } from '../core/transaction.ts';
 import type { FunctionCategory, ModbusAnomalyKind } from './constants.ts';
 
 export type { FunctionCategory, ModbusAnomalyKind } from './constants.ts';
@@ -131,15 +132,8 @@ export interface ModbusDecoded {
 }
 
 export type ModbusTransactionKind = 'paired' | 'unanswered' | 'unsolicited';
-/** Why the transaction was emitted. */
-export type ModbusTransactionReason =
-  | 'response'
-  | 'timeout'
-  | 'flow_end'
-  | 'capture_end'
-  | 'evicted'
-  | 'superseded'
-  | 'unsolicited';
+/** Why the transaction was emitted (protocols/core/transaction.ts). */
+export type ModbusTransactionReason = TransactionReason;
 
 /**
  * One transaction. One instance per parser, refilled for every emission: copy what you keep.

@@ -1,5 +1,6 @@
 /** Records the OPC UA stream parser hands to its listener (reused between calls: copy what you keep). */
 import type { ByteBudget } from '../core/byte-budget.ts';
+import type { TransactionReason } from '../core/transaction.ts';
 import type { Decoded } from './decode.ts';
 
 export type OpcuaDir = 0 | 1;
@@ -54,14 +55,8 @@ export interface OpcuaChunk {
 }
 
 export type OpcuaTransactionKind = 'paired' | 'unanswered' | 'unsolicited';
-export type OpcuaTransactionReason =
-  | 'response'
-  | 'timeout'
-  | 'flow_end'
-  | 'capture_end'
-  | 'evicted'
-  | 'superseded'
-  | 'unsolicited';
+/** Why the transaction was emitted (protocols/core/transaction.ts). */
+export type OpcuaTransactionReason = TransactionReason;
 
 export interface OpcuaTransaction {
   kind: OpcuaTransactionKind;

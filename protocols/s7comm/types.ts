@@ -1,4 +1,5 @@
 import type { ByteBudget } from '../core/byte-budget.ts';
+import type { TransactionReason } from '../core/transaction.ts';
 import type { S7AnomalyKind } from './constants.ts';
 
 export type { S7AnomalyKind } from './constants.ts';
@@ -117,15 +118,8 @@ export interface CotpConnect {
 }
 
 export type S7TransactionKind = 'paired' | 'unanswered' | 'unsolicited' | 'push';
-export type S7TransactionReason =
-  | 'response'
-  | 'timeout'
-  | 'flow_end'
-  | 'capture_end'
-  | 'evicted'
-  | 'superseded'
-  | 'unsolicited'
-  | 'push';
+/** Why the transaction was emitted (protocols/core/transaction.ts), or `push`: a CPU-initiated userdata PDU. */
+export type S7TransactionReason = TransactionReason | 'push';
 
 /**
  * One request/response pair (or a lone half). `reqBuf[0..reqLen)` is a copy of the request PDU (capped), and

@@ -21,33 +21,36 @@ export type LimitOptions = Pick<PipelineOptions, 'flows' | 'tcp' | 'modbus' | 'r
 
 const GIB = 1024 ** 3;
 
+type Section = 'flows' | 'tcp' | 'modbus' | 'ruleEngine';
+
+/** Sets `key` of one options section, keeping what other limits set there. */
+function field<S extends Section>(section: S, key: keyof NonNullable<LimitOptions[S]>): LimitSpec['set'] {
+  return (o, v) => {
+    o[section] = { ...o[section], [key]: v } as LimitOptions[S];
+  };
+}
+
 export const LIMITS: Readonly<Record<string, LimitSpec>> = {
   flows: {
     what: 'flows held at once (default 65536; the least recently used is evicted)',
     bytes: false,
     min: 16,
     max: 16_777_216,
-    set: (o, v) => {
-      o.flows = { ...o.flows, maxFlows: v };
-    },
+    set: field('flows', 'maxFlows'),
   },
   'tcp-buffer': {
     what: 'out-of-order TCP bytes all connections hold together (default 64M)',
     bytes: true,
     min: 64 * 1024,
     max: 16 * GIB,
-    set: (o, v) => {
-      o.tcp = { ...o.tcp, maxBufferedBytesTotal: v };
-    },
+    set: field('tcp', 'maxBufferedBytesTotal'),
   },
   'tcp-stream-buffer': {
     what: 'out-of-order TCP bytes one direction of a connection holds (default 256K)',
     bytes: true,
     min: 4 * 1024,
     max: GIB,
-    set: (o, v) => {
-      o.tcp = { ...o.tcp, maxBufferedBytesPerStream: v };
-    },
+    set: field('tcp', 'maxBufferedBytesPerStream'),
   },
   'app-buffer': {
     what: 'S7 and OPC UA reassembly bytes all connections hold together (default 64M)',
@@ -63,36 +66,28 @@ export const LIMITS: Readonly<Record<string, LimitSpec>> = {
     bytes: false,
     min: 1,
     max: 65_536,
-    set: (o, v) => {
-      o.modbus = { ...o.modbus, maxOpenTransactions: v };
-    },
+    set: field('modbus', 'maxOpenTransactions'),
   },
   'rule-groups': {
     what: 'correlation groups per rule (default 10000; the oldest is evicted)',
     bytes: false,
     min: 1,
     max: 10_000_000,
-    set: (o, v) => {
-      o.ruleEngine = { ...o.ruleEngine, maxGroupsPerRule: v };
-    },
+    set: field('ruleEngine', 'maxGroupsPerRule'),
   },
   'rule-values': {
     what: 'distinct values per correlation group (default 4096)',
     bytes: false,
     min: 1,
     max: 1_000_000,
-    set: (o, v) => {
-      o.ruleEngine = { ...o.ruleEngine, maxValuesPerGroup: v };
-    },
+    set: field('ruleEngine', 'maxValuesPerGroup'),
   },
   'rule-suppress-keys': {
     what: 'open suppression windows per rule (default 10000; the oldest is closed early)',
     bytes: false,
     min: 1,
     max: 10_000_000,
-    set: (o, v) => {
-      o.ruleEngine = { ...o.ruleEngine, maxSuppressKeysPerRule: v };
-    },
+    set: field('ruleEngine', 'maxSuppressKeysPerRule'),
   },
 };
 

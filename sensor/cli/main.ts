@@ -191,7 +191,19 @@ async function runLimits(flags: string[], configPath: string | undefined): Promi
   return limitsOfRun(flags, limits === undefined ? null : { path: configPath as string, limits });
 }
 
+/** Read once per run: the publishing options and the limits both come from it. */
+const configs = new Map<string, ReturnType<typeof readConfig>>();
+
 async function loadConfig(path: string) {
+  let c = configs.get(path);
+  if (c === undefined) {
+    c = readConfig(path);
+    configs.set(path, c);
+  }
+  return c;
+}
+
+function readConfig(path: string) {
   const c = loadSensorConfig(path);
   return {
     sensor: c.sensor,
