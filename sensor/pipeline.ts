@@ -6,6 +6,7 @@
  * delivered as a view of the batch buffer), so the steady state allocates nothing per packet.
  */
 
+import { BatchLoan } from '../protocols/core/batch-loan.ts';
 import { ByteBudget } from '../protocols/core/byte-budget.ts';
 import { LinkDecoder, type LinkDecoderOptions } from '../protocols/link/decode.ts';
 import { AS_DOUBLE, DECODE_OK, PacketView } from '../protocols/link/packet-view.ts';
@@ -155,6 +156,8 @@ export class Pipeline {
   readonly ruleHook: RuleHook | null;
   /** Shared budget of the protocol modules' reassembly buffers (used, peak, refused). */
   readonly appBuffers: ByteBudget;
+  /** The batch buffer lent to parsers while a batch is processed (core/batch-loan.ts). */
+  readonly loan = new BatchLoan();
   private readonly modbusApp: ModbusApp;
   private readonly modbusOptions: ModbusParserOptions;
   /**
@@ -225,6 +228,17 @@ export class Pipeline {
   }
 
   processBatch(batch: PacketBatch): void {
+    // Parsers may keep request bytes by reference into the batch buffer until the batch ends (core/batch-loan.ts);
+    // end() has them copy what is still open before the source reuses the buffer, even if a packet threw.
+    this.loan.begin(batch.data);
+    try {
+      this.processPackets(batch);
+    } finally {
+      this.loan.end();
+    }
+  }
+
+  private processPackets(batch: PacketBatch): void {
     const view = this.view;
     const link = this.link;
     const flows = this.flows;
@@ -480,6 +494,7 @@ export class Pipeline {
       events: this.events,
       rules: this.ruleHook,
       buffers: this.appBuffers,
+      loan: this.loan,
     });
     flow.app = app;
     flow.appProto = module.name;

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildRuleSet, compileRules } from '../../rules/engine/compile.ts';
 import { CollectingAlertSink } from '../../sensor/alerts.ts';
-import { analyseFile } from '../../sensor/analyse-file.ts';
+import { analyseFile, drainSource } from '../../sensor/analyse-file.ts';
+import { openCaptureFile } from '../../sensor/capture/file-source.ts';
+import { Pipeline } from '../../sensor/pipeline.ts';
 import { SHARED_PCAPS } from '../../tests/support/paths.ts';
 import { runCaptureThroughPipeline } from '../../tests/support/run-pipeline.ts';
 import { decodeServiceBody } from './decode.ts';
@@ -46,6 +48,22 @@ describe('lazy OPC UA bodies', () => {
     const lazy = bodies(lazySink);
     expect(lazy.filter((b) => b !== '[null,null]').length).toBeGreaterThan(10);
     expect(lazy).toEqual(bodies(eagerSink));
+  });
+
+  it('is the same when every packet is its own batch and the read buffer is tiny (bodies copied at batch end)', async () => {
+    // Each request's response then comes in a later batch, after the file source has refilled its buffer, so every
+    // body kept by reference into the lent batch buffer (core/batch-loan.ts) must have been copied at batch end.
+    const bodies = (sink: CollectingAlertSink) =>
+      sink.alerts.map((a) => JSON.stringify((a.event as { opcua?: unknown } | null)?.opcua ?? null));
+    const small = new CollectingAlertSink();
+    const pipeline = new Pipeline({ rules: EVERY_TX, alerts: small });
+    const source = await openCaptureFile(CAPTURE, { batchSize: 1, chunkSize: 256 });
+    expect(await drainSource(source, pipeline)).toBeNull();
+    expect(pipeline.loan.returns).toBeGreaterThan(10);
+    const whole = new CollectingAlertSink();
+    await analyseFile(CAPTURE, { rules: EVERY_TX, alerts: whole });
+    expect(small.alerts.length).toBeGreaterThan(10);
+    expect(bodies(small)).toEqual(bodies(whole));
   });
 
   it('LazyBody decodes once, on first read; set() overrides', () => {

@@ -20,6 +20,7 @@
  * The per-chunk path (framing, headers, service id, pairing without decode) allocates nothing in steady state.
  */
 
+import type { BatchLoan } from '../core/batch-loan.ts';
 import { ByteBudget } from '../core/byte-budget.ts';
 import { OpenTable } from '../modbus/open-table.ts';
 import {
@@ -135,6 +136,9 @@ class Slot {
   /** Lazy bodies: a copy of the request body (grown, never shrunk: slots are pooled), decoded only if read. */
   body: Uint8Array = EMPTY;
   bodyLen = 0;
+  /** Lazy bodies, borrowed: the lent batch buffer holding the body (at `refOff`) until copied; EMPTY otherwise. */
+  ref: Uint8Array = EMPTY;
+  refOff = 0;
   prev: Slot | null = null;
   next: Slot | null = null;
 }
@@ -188,6 +192,10 @@ export class OpcuaParser<C> {
   private readonly decode: boolean;
   /** Decode bodies on first read (`lazyBodies`): the transaction record is then a LazyTransaction. */
   private readonly lazy: LazyTransaction | null;
+  /** The pipeline's lent batch buffer (lazy bodies only); null: request bodies are always copied at once. */
+  private readonly loan: BatchLoan | null;
+  /** Slots that took a body by reference during the current batch (copied at its end if still open). */
+  private readonly borrowed: Slot[] = [];
   private readonly dirs: readonly [DirState, DirState] = [new DirState(), new DirState()];
   private readonly open = new OpenTable<Slot>();
   private head: Slot | null = null;
@@ -272,6 +280,25 @@ export class OpcuaParser<C> {
     this.decode = options.decode ?? true;
     this.lazy = this.decode && options.lazyBodies === true ? new LazyTransaction() : null;
     this.txRec = this.lazy ?? this.eagerTx;
+    this.loan = this.lazy !== null ? (options.loan ?? null) : null;
+  }
+
+  /** End of the lent batch (BatchBorrower): open requests still pointing into it get their own copy. */
+  returnBorrowed(): void {
+    const list = this.borrowed;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i] as Slot;
+      // A slot released (ref reset) or released and reused for a later request is listed again or not at all.
+      if (s.ref !== EMPTY) this.copyBody(s, s.ref, s.refOff, s.bodyLen);
+    }
+    list.length = 0;
+  }
+
+  private copyBody(s: Slot, buf: Uint8Array, off: number, len: number): void {
+    if (s.body.length < len) s.body = new Uint8Array(Math.max(len, s.body.length * 2, 256));
+    s.body.set(buf.subarray(off, off + len));
+    s.bodyLen = len;
+    s.ref = EMPTY;
   }
 
   /** Bytes held in the carry buffer of `dir` (tests, health). */
@@ -759,10 +786,16 @@ export class OpcuaParser<C> {
     s.tsSec = c.tsSec;
     s.tsNsec = c.tsNsec;
     if (this.lazy !== null) {
-      // Copied, not decoded: most requests are never read past their service id.
-      if (s.body.length < c.bodyLen) s.body = new Uint8Array(Math.max(c.bodyLen, s.body.length * 2, 256));
-      s.body.set(c.bodyBuf.subarray(c.bodyOff, c.bodyOff + c.bodyLen));
-      s.bodyLen = c.bodyLen;
+      // Kept, not decoded: most requests are never read past their service id. A body in the lent batch buffer is
+      // referenced until the batch ends (most responses arrive before); any other buffer may change sooner: copied.
+      const loan = this.loan;
+      if (loan !== null && c.bodyBuf === loan.current && c.bodyLen > 0) {
+        s.ref = c.bodyBuf;
+        s.refOff = c.bodyOff;
+        s.bodyLen = c.bodyLen;
+        if (this.borrowed.length === 0) loan.borrow(this);
+        this.borrowed.push(s);
+      } else this.copyBody(s, c.bodyBuf, c.bodyOff, c.bodyLen);
       s.decoded = null;
     } else s.decoded = this.decode ? decodeServiceBody(c.serviceId, c.bodyBuf, c.bodyOff, c.bodyLen) : null;
     s.prev = this.tail;
@@ -813,8 +846,10 @@ export class OpcuaParser<C> {
   }
 
   private setRequest(s: Slot): void {
-    if (this.lazy !== null) this.lazy.req.point(s.serviceId, s.body, 0, s.bodyLen);
-    else this.txRec.request = s.decoded;
+    if (this.lazy !== null) {
+      if (s.ref !== EMPTY) this.lazy.req.point(s.serviceId, s.ref, s.refOff, s.bodyLen);
+      else this.lazy.req.point(s.serviceId, s.body, 0, s.bodyLen);
+    } else this.txRec.request = s.decoded;
   }
 
   private unanswered(s: Slot, reason: OpcuaTransactionReason, detail: string, withAnomaly: boolean): void {
@@ -862,6 +897,7 @@ export class OpcuaParser<C> {
     else this.tail = s.prev;
     s.prev = null;
     s.decoded = null;
+    s.ref = EMPTY;
     s.next = this.free;
     this.free = s;
     const size = this.open.size;

@@ -1,4 +1,5 @@
 /** Records the OPC UA stream parser hands to its listener (reused between calls: copy what you keep). */
+import type { BatchLoan } from '../core/batch-loan.ts';
 import type { ByteBudget } from '../core/byte-budget.ts';
 import type { TransactionReason } from '../core/transaction.ts';
 import type { Decoded } from './decode.ts';
@@ -130,6 +131,11 @@ export interface OpcuaParserOptions {
    * parser's own, unlimited). A chunk or message whose buffer would not fit is handled as one too large to buffer.
    */
   budget?: ByteBudget;
+  /**
+   * With `lazyBodies`: the pipeline's lent batch buffer (core/batch-loan.ts). A request body that lies in it is kept
+   * by reference until the batch ends, and copied then only if its response has not come yet.
+   */
+  loan?: BatchLoan;
 }
 
 export interface OpcuaParserStats {

@@ -8,6 +8,7 @@
  *   keyed like the tshark `.truth.json` files (numeric codes as decimal-string keys, as there);
  * - events are built only when the run has an event sink (`ctx.events !== null`).
  */
+import type { BatchLoan } from '../../protocols/core/batch-loan.ts';
 import type { ByteBudget } from '../../protocols/core/byte-budget.ts';
 import type { RuleHook } from '../alerts.ts';
 import type { EventFactory } from '../event-factory.ts';
@@ -36,6 +37,8 @@ export interface AppContext<Counters> {
   rules?: RuleHook | null;
   /** The pipeline's budget for reassembly buffers, shared by all flows (absent: each parser unlimited). */
   buffers?: ByteBudget;
+  /** The batch buffer the pipeline lends while it processes a batch (absent: parsers copy what they keep). */
+  loan?: BatchLoan;
 }
 
 export interface AppModule<Counters> {

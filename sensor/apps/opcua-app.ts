@@ -250,6 +250,7 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, Evide
       decode,
       lazyBodies,
       ...(budget === undefined ? {} : { budget }),
+      ...(ctx.loan === undefined ? {} : { loan: ctx.loan }),
       ...options,
     });
   }
