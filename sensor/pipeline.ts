@@ -13,13 +13,15 @@ import { AS_DOUBLE, DECODE_OK, PacketView } from '../protocols/link/packet-view.
 import { DEFAULT_TRANSACTION_TIMEOUT_SEC } from '../protocols/modbus/parser.ts';
 import { probeModbus, probeModbusFraming } from '../protocols/modbus/probe.ts';
 import type { ModbusParserOptions } from '../protocols/modbus/types.ts';
+import type { OpcuaParserOptions } from '../protocols/opcua/types.ts';
+import type { S7ParserOptions } from '../protocols/s7comm/types.ts';
 import type { CompiledRuleSet } from '../rules/engine/compile.ts';
 import type { RuleEngineOptions } from '../rules/engine/runtime.ts';
 import { type AlertSink, RuleHook } from './alerts.ts';
 import type { AppModule, FlowApp } from './apps/app.ts';
 import { ModbusApp, ModbusFlowContext } from './apps/modbus-app.ts';
-import { opcuaModule } from './apps/opcua-app.ts';
-import { s7commModule } from './apps/s7-app.ts';
+import { createOpcuaModule, opcuaModule } from './apps/opcua-app.ts';
+import { createS7Module, s7commModule } from './apps/s7-app.ts';
 import type { PacketBatch } from './capture/source.ts';
 import { EventFactory, type EventSink } from './event-factory.ts';
 import { FLOW_ACTIVE, type Flow } from './flow/flow.ts';
@@ -70,6 +72,10 @@ export interface PipelineOptions {
   modbusContextPool?: number;
   /** Protocol modules besides Modbus (default: S7comm/S7comm-plus and OPC UA). */
   modules?: readonly AnyAppModule[];
+  /** Per-connection caps of the default S7comm module (`--limit s7-*`; ignored when `modules` is given). */
+  s7?: S7ParserOptions;
+  /** Per-connection caps of the default OPC UA module (`--limit opcua-*`; ignored when `modules` is given). */
+  opcua?: OpcuaParserOptions;
   /** Detection rules (rules/loader.ts); null/absent = no rule evaluation at all. */
   rules?: CompiledRuleSet | null;
   /** Where alerts go (with `rules`); default: dropped (counted in `ruleHook.engine.stats`). */
@@ -213,7 +219,11 @@ export class Pipeline {
       throw new RangeError(`Pipeline: modbusContextPool must be an integer ≥ 0, got ${poolMax}`);
     }
     this.contextPoolMax = poolMax;
-    this.modules = options.modules ?? DEFAULT_MODULES;
+    this.modules =
+      options.modules ??
+      (options.s7 === undefined && options.opcua === undefined
+        ? DEFAULT_MODULES
+        : [createS7Module(options.s7), createOpcuaModule(options.opcua)]);
     this.moduleCounters = this.modules.map((m) => m.createCounters());
     for (const m of this.modules) this.stats.moduleFlows[m.name] = 0;
   }

@@ -11,6 +11,11 @@ describe('parseLimits', () => {
         'tcp-stream-buffer=512KiB',
         'app-buffer=1G',
         'modbus-open-requests=64',
+        's7-open-requests=32',
+        's7-pdu=16K',
+        'opcua-open-requests=100',
+        'opcua-chunk=2M',
+        'opcua-message=64M',
         'rule-groups=50000',
         'rule-values=100',
         'rule-suppress-keys=7',
@@ -21,6 +26,8 @@ describe('parseLimits', () => {
       tcp: { maxBufferedBytesTotal: 256 * 1024 ** 2, maxBufferedBytesPerStream: 512 * 1024 },
       appBufferBytes: 1024 ** 3,
       modbus: { maxOpenTransactions: 64 },
+      s7: { maxOpenRequests: 32, maxPduBytes: 16 * 1024 },
+      opcua: { maxOpenRequests: 100, maxBufferedChunk: 2 * 1024 ** 2, maxMessageSize: 64 * 1024 ** 2 },
       ruleEngine: { maxGroupsPerRule: 50_000, maxValuesPerGroup: 100, maxSuppressKeysPerRule: 7 },
     });
     expect(parseLimits([])).toEqual({});

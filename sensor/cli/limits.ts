@@ -17,11 +17,14 @@ interface LimitSpec {
 }
 
 /** The parts of the pipeline options the limits set. */
-export type LimitOptions = Pick<PipelineOptions, 'flows' | 'tcp' | 'modbus' | 'ruleEngine' | 'appBufferBytes'>;
+export type LimitOptions = Pick<
+  PipelineOptions,
+  'flows' | 'tcp' | 'modbus' | 's7' | 'opcua' | 'ruleEngine' | 'appBufferBytes'
+>;
 
 const GIB = 1024 ** 3;
 
-type Section = 'flows' | 'tcp' | 'modbus' | 'ruleEngine';
+type Section = 'flows' | 'tcp' | 'modbus' | 's7' | 'opcua' | 'ruleEngine';
 
 /** Sets `key` of one options section, keeping what other limits set there. */
 function field<S extends Section>(section: S, key: keyof NonNullable<LimitOptions[S]>): LimitSpec['set'] {
@@ -67,6 +70,42 @@ export const LIMITS: Readonly<Record<string, LimitSpec>> = {
     min: 1,
     max: 65_536,
     set: field('modbus', 'maxOpenTransactions'),
+  },
+  's7-open-requests': {
+    what: 'unanswered S7comm requests tracked per connection (default 256)',
+    bytes: false,
+    min: 1,
+    max: 65_536,
+    set: field('s7', 'maxOpenRequests'),
+  },
+  's7-pdu': {
+    what: 'largest S7comm PDU reassembled from COTP fragments (default 64K)',
+    bytes: true,
+    min: 1024,
+    max: 16 * 1024 * 1024,
+    set: field('s7', 'maxPduBytes'),
+  },
+  'opcua-open-requests': {
+    what: 'unanswered OPC UA requests tracked per connection (default 1024)',
+    bytes: false,
+    min: 1,
+    max: 1_048_576,
+    set: field('opcua', 'maxOpenRequests'),
+  },
+  'opcua-chunk': {
+    what: 'largest OPC UA chunk buffered when split over segments (default 1M)',
+    bytes: true,
+    min: 8 * 1024,
+    // The parser frames no chunk above 16 MiB (protocols/opcua/constants.ts DEFAULT_MAX_CHUNK_SIZE).
+    max: 16 * 1024 * 1024,
+    set: field('opcua', 'maxBufferedChunk'),
+  },
+  'opcua-message': {
+    what: 'largest OPC UA message reassembled from chunks (default 4M)',
+    bytes: true,
+    min: 8 * 1024,
+    max: GIB,
+    set: field('opcua', 'maxMessageSize'),
   },
   'rule-groups': {
     what: 'correlation groups per rule (default 10000; the oldest is evicted)',

@@ -305,6 +305,28 @@ describe('otsensor read', () => {
     expect(stderrLines(fromFile)[0]).toBe(`otsensor: ${config}: limits app-buffer: '1T' is not a size (e.g. 256M)`);
   });
 
+  it('--limit s7-open-requests / opcua-open-requests: the parsers track fewer pending requests and say so', async () => {
+    // Captures with several requests outstanding at once (S7 jobs in parallel; OPC UA Publish requests).
+    const anomalies = async (file: string, proto: 's7comm' | 'opcua', ...extra: string[]) => {
+      const r = await otsensor('read', join(SHARED_PCAPS, file), ...extra);
+      expect(r.code, r.stderr).toBe(0);
+      const section = (JSON.parse(r.stdout) as Record<string, { anomalies: Record<string, number> }>)[proto];
+      return section?.anomalies ?? {};
+    };
+    const s7 = 'ct__Plant1_S7comm.pcap';
+    const ua = 'icsnpp-opcua__open62541_client-server_mainloop.pcap';
+    const [s7Plain, s7Capped, uaPlain, uaCapped] = await Promise.all([
+      anomalies(s7, 's7comm'),
+      anomalies(s7, 's7comm', '--limit', 's7-open-requests=1'),
+      anomalies(ua, 'opcua'),
+      anomalies(ua, 'opcua', '--limit', 'opcua-open-requests=1'),
+    ]);
+    expect(s7Plain['s7comm.too_many_open_requests'] ?? 0).toBe(0);
+    expect(s7Capped['s7comm.too_many_open_requests']).toBeGreaterThan(0);
+    expect(uaPlain['opcua.too_many_open_requests'] ?? 0).toBe(0);
+    expect(uaCapped['opcua.too_many_open_requests']).toBeGreaterThan(0);
+  });
+
   it('--limit rule-values: the rule engine keeps fewer distinct values per group, and the report counts the drops', async () => {
     const capture = join(SHARED_PCAPS, 'iti__ModbusTCP.pcap');
     const rules = async (...extra: string[]) => {
