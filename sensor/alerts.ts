@@ -78,6 +78,8 @@ export class RuleHook implements EvidenceBuilder {
 
   /** Evaluates the anomaly the subject was filled with (`anomalySubject.set(...)` then extra fields). */
   anomaly(s: AnomalySubject): void {
+    // Without an event (rules only), the anomaly is numbered as its event would be: see EventFactory.reserve.
+    if (s.event === null) s.eventSeq = this.factory.reserve(s.flow as Flow);
     const kind = anomalyKind(s.protocol);
     if (kind >= 0 && this.engine.wants(kind)) this.engine.evaluate(kind, s);
   }
@@ -93,9 +95,11 @@ export class RuleHook implements EvidenceBuilder {
     tsNsec: number,
     event: SensorEvent | null,
   ): void {
+    const s = this.anomalySubject.set(flow, protocol, name, dir, detail, tsSec, tsNsec, event);
+    if (event === null) s.eventSeq = this.factory.reserve(flow);
     const kind = anomalyKind(protocol);
     if (kind < 0 || !this.engine.wants(kind)) return;
-    this.engine.evaluate(kind, this.anomalySubject.set(flow, protocol, name, dir, detail, tsSec, tsNsec, event));
+    this.engine.evaluate(kind, s);
   }
 
   /** Evidence for anomalies (the only subject the hook itself builds). */
@@ -122,7 +126,7 @@ export class RuleHook implements EvidenceBuilder {
       ...(Object.keys(fields).length > 0 ? { fields } : {}),
     };
     const proto = (flow.appProto ?? (flow.proto === 17 ? 'udp' : 'tcp')) as SensorEvent['proto'];
-    return this.factory.base(flow, 'anomaly', proto, a.tsSec, a.tsNsec, { anomaly });
+    return this.factory.base(flow, 'anomaly', proto, a.tsSec, a.tsNsec, { anomaly }, a.eventSeq);
   }
 }
 

@@ -1,6 +1,8 @@
 /**
- * Builds schema-v1 events (protocols/wire/events.ts) for a flow and hands them to a sink. Only used when someone
- * wants events (`--events`, later the outbox): the counting path never calls it.
+ * Builds schema-v1 events (protocols/wire/events.ts) for a flow and hands them to a sink. Used when someone wants
+ * events (`--events`, the outbox) and, with rules only, for the evidence of alerts (numbered by `reserve` where the
+ * event would have been built): the counting path never calls it. Event ids are `<flow id>:<n>`, deterministic on
+ * replay and the same in both modes.
  */
 import { EVENT_SCHEMA_VERSION, type EventKind, formatEventTime, type SensorEvent } from '../protocols/wire/events.ts';
 import type { Flow } from './flow/flow.ts';
@@ -12,9 +14,6 @@ export interface EventSink {
 type Proto = SensorEvent['proto'];
 
 export class EventFactory {
-  /** Per-flow event counters: event ids are `<flow id>:<n>`, deterministic on replay. */
-  private readonly counters = new WeakMap<Flow, number>();
-
   constructor(
     private readonly sensorId: string,
     private readonly sink: EventSink,
@@ -24,6 +23,16 @@ export class EventFactory {
     this.sink.emit(event);
   }
 
+  /**
+   * Numbers an event that is not built now (rules only, no events): the next number of `flow`, which the record's
+   * evidence takes if a rule raises an alert on it. So an alert's evidence id is the id the event has when events
+   * are on: `otsensor read --alerts` and a publishing sensor (which builds every event) name the same ids.
+   */
+  reserve(flow: Flow): number {
+    flow.eventSeq++;
+    return flow.eventSeq;
+  }
+
   base<K extends EventKind, X extends object>(
     flow: Flow,
     kind: K,
@@ -31,9 +40,10 @@ export class EventFactory {
     tsSec: number,
     tsNsec: number,
     extra: X,
+    /** A number from `reserve` (evidence built after the fact); 0: the next number of the flow. */
+    seq = 0,
   ): SensorEvent {
-    const n = (this.counters.get(flow) ?? 0) + 1;
-    this.counters.set(flow, n);
+    const n = seq > 0 ? seq : this.reserve(flow);
     const client: { ip: string; port: number; mac?: string } = { ip: flow.clientIp, port: flow.clientPort };
     const server: { ip: string; port: number; mac?: string } = { ip: flow.serverIp, port: flow.serverPort };
     const cmac = flow.clientMacText;

@@ -3,11 +3,17 @@
  * comes back at the very same timestamp (coarse or batched capture clocks): the flow id folds in the flow's
  * creation serial. Regression for a repro found by the pipeline fuzz work.
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LINKTYPE_RAW } from '../protocols/core/link-types.ts';
+import { buildRuleSet } from '../rules/engine/compile.ts';
+import { loadRules } from '../rules/loader.ts';
 import { BatchPacker, type TestPacket } from '../tests/support/batches.ts';
 import { buildModbusAdu, buildTcpPacket, wrapIp } from '../tests/support/frames.ts';
+import { SHARED_PCAPS } from '../tests/support/paths.ts';
 import { CollectingSink } from '../tests/support/run-pipeline.ts';
+import { CollectingAlertSink } from './alerts.ts';
+import { analyseFile } from './analyse-file.ts';
 import { Pipeline } from './pipeline.ts';
 
 const PSH_ACK = 0x18;
@@ -90,4 +96,43 @@ describe('detection keeps bytes held from the other direction', () => {
     expect(m.requests).toBe(1);
     expect(m.responses).toBe(1);
   });
+});
+
+/**
+ * An alert's id is `<rule>@<evidence event id>`. With rules only (`otsensor read --alerts`) the evidence is built
+ * after the fact, but it must carry the id the event has when every event is built (`--events`, a publishing
+ * sensor): otherwise a local run could not be matched with what a sensor published, alert by alert.
+ */
+describe('alert evidence ids', () => {
+  const CAPTURES = [
+    'iti__ModbusTCP.pcap', // Modbus transactions and anomalies
+    'suricata-verify__modbus.pcap', // Modbus anomalies
+    'gymgit__wincc_s400_production.pcapng', // S7comm and COTP/S7 anomalies
+    'iti__s7comm_varservice_libnodavedemo.pcap', // COTP connects, S7comm reads and writes
+    'iti__opc-ua-ap-method-wireshark-freeze.pcap', // OPC UA transactions and anomalies
+    'icsnpp-opcua__open62541_client-server_mainloop.pcap', // OPC UA transactions and sessions
+  ];
+
+  // All bundled rules, and only a few transaction rules: then no rule watches COTP connects or OPC UA transport,
+  // channel and session messages, whose events (built with --events) must still be numbered without them.
+  const FEW = /^ot\.(opcua\.(write|call|request_flood)|s7\.(write_var|request_flood)|modbus\.write_)/;
+  it.each(CAPTURES.flatMap((c) => [[c, 'all'] as const, [c, 'few'] as const]))(
+    'are the same with and without events: %s, %s rules',
+    async (name, which) => {
+      const file = join(SHARED_PCAPS, name);
+      const loaded = await loadRules([]);
+      const set = which === 'all' ? loaded.set : buildRuleSet(loaded.rules.filter((r) => FEW.test(r.meta.id)));
+      const ids = (alerts: CollectingAlertSink) => alerts.alerts.map((a) => `${a.rule.id}@${a.event?.id}`);
+      const rulesOnly = new CollectingAlertSink();
+      await analyseFile(file, { rules: set, alerts: rulesOnly });
+      const withEvents = new CollectingAlertSink();
+      const events = new CollectingSink();
+      await analyseFile(file, { rules: set, alerts: withEvents, events });
+      expect(rulesOnly.alerts.length).toBeGreaterThan(0);
+      expect(ids(rulesOnly)).toEqual(ids(withEvents));
+      // With events the evidence is the emitted event itself.
+      const emitted = new Set(events.events.map((e) => e.id));
+      for (const a of withEvents.alerts) expect(emitted.has(a.event?.id ?? '')).toBe(true);
+    },
+  );
 });

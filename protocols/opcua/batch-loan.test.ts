@@ -83,7 +83,14 @@ describe('OPC UA request bodies borrowed from the batch buffer', () => {
     const { p, requests } = parser({ loan });
     const all = concat(...REQ, readResponse(1), readResponse(2), readResponse(3));
     loan.begin(all);
-    p.data(0, all, 0, REQ.reduce((n, r) => n + r.length, 0), 1, 0);
+    p.data(
+      0,
+      all,
+      0,
+      REQ.reduce((n, r) => n + r.length, 0),
+      1,
+      0,
+    );
     const off = REQ.reduce((n, r) => n + r.length, 0);
     p.data(1, all, off, all.length - off, 1, 0);
     loan.end();

@@ -98,6 +98,11 @@ export class Subject {
   /** The event when the module already built it (events on), else built on demand by `builder`. */
   event: SensorEvent | null = null;
   builder: EvidenceBuilder | null = null;
+  /**
+   * Without `event`: the number the module reserved for this record's event (sensor/event-factory.ts `reserve`), which
+   * evidence built on demand takes as its id; 0 when none was reserved (the builder then takes the next number).
+   */
+  eventSeq = 0;
 
   /** Points the subject at a new record's flow and time; subclasses reset their lazy caches. */
   protected begin(flow: FlowLike, tsSec: number, tsNsec: number, event: SensorEvent | null): void {
@@ -105,6 +110,7 @@ export class Subject {
     this.tsSec = tsSec;
     this.tsNsec = tsNsec;
     this.event = event;
+    this.eventSeq = 0;
   }
 
   evidence(kind: number): SensorEvent | null {
@@ -148,6 +154,7 @@ export class ModbusTxSubject extends Subject {
       this.tsNsec = tx.responseTsNsec;
     }
     this.event = event;
+    this.eventSeq = 0;
     this.tx = tx;
     this.reqDone = false;
     this.respDone = false;
@@ -235,6 +242,7 @@ export class S7TxSubject extends Subject {
       this.tsNsec = tx.responseTsNsec;
     }
     this.event = event;
+    this.eventSeq = 0;
     this.tx = tx;
     this.req = null;
     this.reqDone = false;
@@ -344,6 +352,7 @@ export class OpcuaTxSubject extends Subject {
       this.tsNsec = tx.responseTsNsec;
     }
     this.event = event;
+    this.eventSeq = 0;
     this.tx = tx;
     this.posture = posture;
   }

@@ -92,8 +92,11 @@ export class ModbusApp implements ModbusListener<ModbusFlowContext>, EvidenceBui
     }
     // Rules see the parser's reused record; the event is built only if one matches (evidence). The subject reads
     // the times from the record (a time passed as an argument is boxed when the call is not inlined).
+    // Rules only: the event is numbered as if built (its evidence takes the number), so ids match --events.
+    const seq = event === null && rules !== null ? rules.factory.reserve(ctx.flow) : 0;
     if (rules?.engine.wants(K_MODBUS_TX)) {
       rules.modbusTx.set(tx, ctx.flow, event);
+      rules.modbusTx.eventSeq = seq;
       rules.engine.evaluate(K_MODBUS_TX, rules.modbusTx);
     }
   }
@@ -111,6 +114,7 @@ export class ModbusApp implements ModbusListener<ModbusFlowContext>, EvidenceBui
       subject.response(),
       subject.tsSec,
       subject.tsNsec,
+      subject.eventSeq,
     );
   }
 
@@ -149,6 +153,8 @@ function transactionEvent(
   response: ModbusDecoded | null,
   tsSec: number,
   tsNsec: number,
+  /** From EventFactory.reserve when the event is built after the fact (evidence); 0 = numbered now. */
+  seq = 0,
 ): SensorEvent {
   const modbus: Record<string, unknown> = {
     kind: tx.kind,
@@ -166,5 +172,5 @@ function transactionEvent(
   if (tx.rttNs >= 0) modbus.rttUs = Math.round(tx.rttNs / 1000);
   if (request) modbus.request = request;
   if (response) modbus.response = response;
-  return factory.base(flow, 'modbus.transaction', 'modbus', tsSec, tsNsec, { modbus });
+  return factory.base(flow, 'modbus.transaction', 'modbus', tsSec, tsNsec, { modbus }, seq);
 }

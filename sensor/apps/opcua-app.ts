@@ -321,9 +321,12 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, Evide
       event = this.transactionEvent(this.events, tx);
       this.events.emit(event);
     }
+    // Rules only: numbered as if built, so evidence ids match --events (EventFactory.reserve).
+    const seq = event === null && rules !== null ? rules.factory.reserve(this.flow) : 0;
     if (rules?.engine.wants(K_OPCUA_TX)) {
       // The subject reads the times from the record (request time, else response), so none is boxed per call.
       rules.opcuaTx.set(tx, this.posture, this.flow, event);
+      rules.opcuaTx.eventSeq = seq;
       rules.opcuaTx.builder = this;
       rules.engine.evaluate(K_OPCUA_TX, rules.opcuaTx);
     }
@@ -331,10 +334,10 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, Evide
 
   buildEvidence(_kind: number, subject: Subject): SensorEvent | null {
     if (this.rules === null || !(subject instanceof OpcuaTxSubject) || subject.tx === null) return null;
-    return this.transactionEvent(this.rules.factory, subject.tx);
+    return this.transactionEvent(this.rules.factory, subject.tx, subject.eventSeq);
   }
 
-  private transactionEvent(factory: EventFactory, tx: OpcuaTransaction): SensorEvent {
+  private transactionEvent(factory: EventFactory, tx: OpcuaTransaction, seq = 0): SensorEvent {
     const opcua: Record<string, unknown> = {
       kind: tx.kind,
       reason: tx.reason,
@@ -363,6 +366,7 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, Evide
       paired ? tx.requestTsSec : tx.responseTsSec,
       paired ? tx.requestTsNsec : tx.responseTsNsec,
       { opcua },
+      seq,
     );
   }
 
@@ -392,10 +396,16 @@ export class OpcuaFlowApp implements FlowApp, OpcuaListener<OpcuaFlowApp>, Evide
     }
   }
 
-  /** Factory for a rare message's event: the events one, or the rules' when only a rule on `kind` wants it. */
+  /**
+   * Factory for a rare message's event: the events one, or the rules' when only a rule on `kind` wants it. Called
+   * once per message that has an event when events are on: with rules but no event built, the event is numbered
+   * anyway (EventFactory.reserve), so later ids on the flow match --events.
+   */
   private rareFactory(kind: number): { factory: EventFactory | null; rules: RuleHook | null } {
     const rules = this.rules?.engine.wants(kind) ? this.rules : null;
-    return { factory: this.events ?? rules?.factory ?? null, rules };
+    const factory = this.events ?? rules?.factory ?? null;
+    if (factory === null) this.rules?.factory.reserve(this.flow);
+    return { factory, rules };
   }
 
   private rareRules(

@@ -307,7 +307,11 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilde
     this.counters.tsaps.add(`${flow.srcIp(cc.dir)}\u0000${flow.dstIp(cc.dir)}\u0000${src}\u0000${dst}`);
     const rules = this.rules?.engine.wants(K_COTP_CONNECT) ? this.rules : null;
     const factory = this.events ?? rules?.factory ?? null;
-    if (factory === null) return;
+    if (factory === null) {
+      // Rules only, none on COTP connects: the event is numbered as if built (EventFactory.reserve).
+      this.rules?.factory.reserve(flow);
+      return;
+    }
     const cotp: Record<string, unknown> = {
       type: cc.type,
       typeName: cotpTypeName(cc.type),
@@ -393,14 +397,17 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilde
       event = this.plusEvent(this.events, f);
       this.events.emit(event);
     }
+    // Rules only: numbered as if built, so evidence ids match --events (EventFactory.reserve).
+    const seq = event === null && rules !== null ? rules.factory.reserve(this.flow) : 0;
     if (rules?.engine.wants(K_S7PLUS_FRAME)) {
       rules.s7Plus.set(f, this.flow, event);
+      rules.s7Plus.eventSeq = seq;
       rules.s7Plus.builder = this;
       rules.engine.evaluate(K_S7PLUS_FRAME, rules.s7Plus);
     }
   }
 
-  private plusEvent(factory: EventFactory, f: S7PlusFrame): SensorEvent {
+  private plusEvent(factory: EventFactory, f: S7PlusFrame, seq = 0): SensorEvent {
     const s7plus: Record<string, unknown> = {
       dir: f.dir,
       version: f.version,
@@ -413,7 +420,7 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilde
     if (f.function >= 0) s7plus.function = f.function;
     if (f.seq >= 0) s7plus.seq = f.seq;
     if (f.sessionId >= 0) s7plus.sessionId = f.sessionId;
-    return factory.base(this.flow, 's7comm_plus.frame', 's7comm-plus', f.tsSec, f.tsNsec, { s7plus });
+    return factory.base(this.flow, 's7comm_plus.frame', 's7comm-plus', f.tsSec, f.tsNsec, { s7plus }, seq);
   }
 
   transaction(_ctx: S7FlowApp, tx: S7Transaction): void {
@@ -425,9 +432,12 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilde
       event = this.transactionEvent(this.events, tx);
       this.events.emit(event);
     }
+    // Rules only: numbered as if built, so evidence ids match --events (EventFactory.reserve).
+    const seq = event === null && rules !== null ? rules.factory.reserve(this.flow) : 0;
     if (rules?.engine.wants(K_S7_TX)) {
       // The subject reads the times from the record: no [sec, nsec] pair, no boxed time per transaction.
       rules.s7Tx.set(tx, this.flow, event);
+      rules.s7Tx.eventSeq = seq;
       rules.s7Tx.builder = this;
       rules.engine.evaluate(K_S7_TX, rules.s7Tx);
     }
@@ -437,13 +447,13 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilde
   buildEvidence(_kind: number, subject: Subject): SensorEvent | null {
     if (this.rules === null) return null;
     if (subject instanceof S7TxSubject && subject.tx !== null)
-      return this.transactionEvent(this.rules.factory, subject.tx);
+      return this.transactionEvent(this.rules.factory, subject.tx, subject.eventSeq);
     if (subject instanceof S7PlusSubject && subject.frame !== null)
-      return this.plusEvent(this.rules.factory, subject.frame);
+      return this.plusEvent(this.rules.factory, subject.frame, subject.eventSeq);
     return null;
   }
 
-  private transactionEvent(factory: EventFactory, tx: S7Transaction): SensorEvent {
+  private transactionEvent(factory: EventFactory, tx: S7Transaction, seq = 0): SensorEvent {
     const s7: Record<string, unknown> = {
       kind: tx.kind,
       reason: tx.reason,
@@ -482,7 +492,7 @@ export class S7FlowApp implements FlowApp, S7Listener<S7FlowApp>, EvidenceBuilde
       if (facts.length > 0) s7.identity = facts;
     }
     const [tsSec, tsNsec] = transactionTs(tx);
-    return factory.base(this.flow, 's7comm.transaction', 's7comm', tsSec, tsNsec, { s7comm: s7 });
+    return factory.base(this.flow, 's7comm.transaction', 's7comm', tsSec, tsNsec, { s7comm: s7 }, seq);
   }
 
   anomaly(_ctx: S7FlowApp, a: S7Anomaly): void {

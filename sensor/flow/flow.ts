@@ -77,6 +77,12 @@ export class Flow {
   appState = 0;
   /** Rule-engine-owned (rules/engine/runtime.ts FlowBlock): its per-flow state, null until a rule sees the flow. */
   ruleState: unknown = null;
+  /**
+   * Events numbered on this flow so far (event ids are `<flow id>:<n>`; sensor/event-factory.ts). Counted at every
+   * point where an event is or would be built, so ids are the same whether events are built (--events, publishing)
+   * or only the evidence of alerts is (--alerts).
+   */
+  eventSeq = 0;
 
   // FlowTable bookkeeping.
   nextInBucket: Flow | null = null;
