@@ -3,7 +3,7 @@
  * CLI, the golden tests and the benchmark. Damage in the file ends the input but keeps every packet before it.
  */
 import { openCaptureFile } from './capture/file-source.ts';
-import { CaptureError, type CaptureSource } from './capture/source.ts';
+import { CaptureError, type CaptureSource, type PacketBatch } from './capture/source.ts';
 import { Pipeline, type PipelineOptions } from './pipeline.ts';
 import { buildReport, type RunReport } from './run-report.ts';
 
@@ -12,6 +12,8 @@ export interface AnalyseHooks {
   afterBatch?: (source: CaptureSource) => void | Promise<void>;
   /** Called once the file is open, before its first batch (publishing sessions attach to the pipeline here). */
   started?: (pipeline: Pipeline, source: CaptureSource) => void;
+  /** Called with each batch before the pipeline sees it (`--retime` shifts its packet times here). */
+  beforeBatch?: (batch: PacketBatch) => void;
 }
 
 export interface FileAnalysis {
@@ -31,6 +33,7 @@ export async function drainSource(
   let failure: CaptureError | null = null;
   try {
     for await (const batch of source.batches()) {
+      hooks.beforeBatch?.(batch);
       pipeline.processBatch(batch);
       if (hooks.afterBatch) await hooks.afterBatch(source);
     }

@@ -123,3 +123,43 @@ describe('drills from captures against a running collector', () => {
     expect(formatTable(report)).toContain('0/1 steps detected');
   }, 60_000);
 });
+
+describe('a capture drill step raises a drill risk warning', () => {
+  let own: DrillChain;
+  beforeAll(async () => {
+    // Its own collector: warnings are issued once per rule, enterprise and window, and the drills above may already
+    // have used gz-chem-01's.
+    own = await startDrillChain();
+  }, 60_000);
+  afterAll(async () => {
+    await own?.stop();
+  });
+
+  it('a PLC stop replayed at the grade-3 enterprise: warned within the wait, though the capture is hours old', async () => {
+    // The capture's packets are from when it was made; the grade-3 rule looks at the last hour of alerts by their
+    // time, so the step only warns because the drill replays with --retime.
+    const file = join(own.dir, 'plc-stop.yaml');
+    const yaml = [
+      'name: PLC stop at a grade-3 enterprise',
+      'steps:',
+      '  - name: PLC stop',
+      `    capture: ${join(REPO_ROOT, 'tests/peers/s7/snap7_1102.pcap')}`,
+      '    enterprise: gz-chem-01',
+      '    sensor: gz-chem-01-s1',
+      '    expect: { rule: ot.s7.plc_stop, level: critical }',
+    ].join('\n');
+    writeFileSync(file, yaml);
+    const report = await runDrill(parseScenario(yaml, file), {
+      collectorUrl: own.collectorUrl,
+      token: own.token,
+      natsUrl: own.natsUrl,
+      warnTimeoutSec: 40,
+    });
+    const step = report.steps[0];
+    expect(step?.detected).toBe(true);
+    const alertTs = Date.parse(step?.alert?.ts ?? '');
+    expect(Math.abs(alertTs - Date.parse(step?.startedAt ?? ''))).toBeLessThan(60_000);
+    expect(step?.warning).toMatchObject({ state: 'found' });
+    console.info(formatTable(report));
+  }, 120_000);
+});

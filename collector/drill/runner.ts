@@ -1,6 +1,6 @@
 /**
  * Runs a drill scenario against a running collector: each step goes through a real sensor process marked `--drill`
- * (`otsensor read CAPTURE --publish ...` for a capture step; for lab steps one `otsensor live --iface ...` capturing
+ * (`otsensor read CAPTURE --publish ... --retime` for a capture step, its packets moved to end now; for lab steps one `otsensor live --iface ...` capturing
  * the lab for the whole drill while `otlab attack STEP` runs), then the collector's API is polled for the step's
  * alert, a drill risk warning and, at the end, an on-demand bulletin with drill data. Times are measured from the
  * moment the step started (the collector stamps `receivedAt` on the same clock when both run on one host).
@@ -183,7 +183,8 @@ export async function runDrill(scenario: DrillScenario, options: DrillOptions): 
       results.push(result);
       const action =
         step.source.kind === 'capture'
-          ? run(['bin/otsensor.js', 'read', step.source.path, ...publishArgs(step)])
+          ? // --retime: the capture's packets are moved to now, so its alerts fall in the warning rules' windows.
+            run(['bin/otsensor.js', 'read', step.source.path, ...publishArgs(step), '--retime'])
           : run(['bin/otlab.js', 'attack', step.source.step, ...labArgs]);
       let actionDone = false;
       let doneAt = Number.POSITIVE_INFINITY;
@@ -313,7 +314,8 @@ async function checkWarnings(
 
 async function checkBulletin(api: CollectorClient, results: StepResult[], startMs: number): Promise<void> {
   let text: string | null;
-  // A replayed capture's alerts carry the capture's own times: the period reaches back to the oldest of them.
+  // A replayed capture's alerts carry its (retimed) packet times, up to the capture's length before the step: the
+  // period reaches back to the oldest of them.
   const oldest = Math.min(startMs - 1000, ...results.flatMap((r) => (r.alert ? [Date.parse(r.alert.ts)] : [])));
   try {
     text = await api.bulletin(new Date(oldest).toISOString(), new Date(Date.now() + 1000).toISOString());

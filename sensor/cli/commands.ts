@@ -7,6 +7,8 @@ import { RuleReloader } from '../alerts-reload.ts';
 import { analyseFile, drainSource } from '../analyse-file.ts';
 import { openLiveCapture } from '../capture/live-source.ts';
 import { openPcapLive } from '../capture/pcap-live-source.ts';
+import { latestPacketTime, Retimer } from '../capture/retime.ts';
+import type { PacketBatch } from '../capture/source.ts';
 import { CaptureError, type CaptureSource } from '../capture/source.ts';
 import type { EventSink } from '../event-factory.ts';
 import { DEFAULT_MODULES, Pipeline } from '../pipeline.ts';
@@ -33,6 +35,8 @@ export interface ReadOptions {
   publish?: (PublishConfig & { drainTimeoutSec: number }) | null;
   /** Pace the replay to at most this many packets per second (drills, outage tests). */
   pps?: number | null;
+  /** Shift packet times so that the run's last packet is now (`--retime`, drills). */
+  retime?: boolean;
   /** Memory caps from `--limit` (limits.ts). */
   limits?: LimitOptions;
 }
@@ -138,6 +142,12 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
   const pipelineEvents = session !== null ? session.eventSink(baseline ?? events) : (baseline ?? events);
   const startMs = Date.now();
   let pacedPackets = 0;
+  // One shift for the whole run, so that its last packet is now: several files keep their relative spacing.
+  let retimer: Retimer | null = null;
+  if (options.retime === true) {
+    const latest = await latestPacketTime(files);
+    if (latest !== null) retimer = Retimer.endingAt(latest, Date.now() / 1000);
+  }
   const alertsByLevel = new Map<string, number>();
   const alertsByRule = new Map<string, number>();
   const reports: RunReport[] = [];
@@ -154,12 +164,14 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
       // analyseFile reports the unreadable file below
     }
     const progress = options.progress ? new ProgressBar(file, size) : null;
+    const shift = retimer;
     const { pipeline, report, error } = await analyseFile(
       file,
       { ...options.limits, sensorId: options.sensorId, events: pipelineEvents, rules: loaded?.set ?? null, alerts },
       {
         started: (p, source) =>
           session?.beginInput({ source: 'file', name: file, pipeline: p, capture: () => source.stats() }),
+        ...(shift === null ? {} : { beforeBatch: (batch: PacketBatch) => shift.apply(batch) }),
         afterBatch: async (source) => {
           if (sink) await sink.flush();
           const s = source.stats();
@@ -192,6 +204,8 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
     reports.push(report);
   }
   baseline?.report();
+  const moved = retimer?.shiftSec ?? null;
+  if (moved !== null) process.stderr.write(`otsensor: --retime: packet times moved by ${moved} s\n`);
   const drained = await closeSession(session, options.publish?.drainTimeoutSec ?? 0);
   if (!drained) failed++;
   if (options.summary) {

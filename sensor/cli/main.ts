@@ -35,8 +35,9 @@ const USAGE = `usage:
   --alerts prints alerts of the detection rules as JSON lines (bundled rules/packs plus every --rules DIR; see
       docs/rules.md); live mode reloads rules when a rule file changes. --summary then gains an "alerts" section.
   --baseline FILE (read and live) prints deviations from a learned baseline as alert JSON lines (docs/baseline.md).
-${limitsUsage()}${PUBLISH_USAGE}  otsensor read FILE... --publish ... --pps N
-      Replay at most N packets per second (drills, outage rehearsals).
+${limitsUsage()}${PUBLISH_USAGE}  otsensor read FILE... --publish ... --pps N [--retime]
+      Replay at most N packets per second (drills, outage rehearsals). --retime moves packet times so that the
+      last packet is now (spacing kept): a replayed capture's alerts then fall in the collector's time windows.
   otsensor creds sensor|collector|revoke|list ...
       Issue per-sensor NATS credentials (same as 'otdeploy creds'; see deploy/README.md).
   otsensor flush (--publish NATS_URL ... | --config FILE)
@@ -70,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
           inventory: { type: 'boolean', default: false },
           'inventory-csv': { type: 'boolean', default: false },
           pps: { type: 'string' },
+          retime: { type: 'boolean', default: false },
           limit: { type: 'string', multiple: true, default: [] },
           ...PUBLISH_OPTIONS,
         },
@@ -93,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
         progress: values.progress && publish === null,
         publish,
         pps,
+        retime: values.retime,
         limits,
       });
     }

@@ -305,6 +305,34 @@ describe('otsensor read', () => {
     expect(stderrLines(fromFile)[0]).toBe(`otsensor: ${config}: limits app-buffer: '1T' is not a size (e.g. 256M)`);
   });
 
+  it('--retime moves packet times so that the last packet is now, keeping every gap (drills)', async () => {
+    const times = (stdout: string) =>
+      stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { ts: string; tsNs: number })
+        .map((e) => Math.floor(Date.parse(e.ts) / 1000) * 1e9 + e.tsNs);
+    const [plain, moved] = await Promise.all([
+      otsensor('read', SMALL, '--events'),
+      otsensor('read', SMALL, '--events', '--retime'),
+    ]);
+    const after = Date.now();
+    expect(moved.code, moved.stderr).toBe(0);
+    const a = times(plain.stdout);
+    const b = times(moved.stdout);
+    expect(b.length).toBe(a.length);
+    expect(a.length).toBeGreaterThan(10);
+    const shiftNs = (b[0] ?? 0) - (a[0] ?? 0);
+    expect(shiftNs % 1e9).toBe(0);
+    expect(b.map((t, i) => t - (a[i] ?? 0))).toEqual(b.map(() => shiftNs));
+    // Every event is in the past, and the last one within a minute of the run (the capture ends with it).
+    const newest = Math.max(...b) / 1e6;
+    expect(newest).toBeLessThanOrEqual(after);
+    expect(after - newest).toBeLessThan(60_000);
+    expect(moved.stderr).toContain(`otsensor: --retime: packet times moved by ${shiftNs / 1e9} s`);
+    expect(plain.stderr).not.toContain('--retime');
+  });
+
   it('--limit s7-open-requests / opcua-open-requests: the parsers track fewer pending requests and say so', async () => {
     // Captures with several requests outstanding at once (S7 jobs in parallel; OPC UA Publish requests).
     const anomalies = async (file: string, proto: 's7comm' | 'opcua', ...extra: string[]) => {
