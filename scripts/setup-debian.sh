@@ -44,9 +44,9 @@ if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.
   if npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>/tmp/setup-debian-npm-ci.err; then
     npm_msg="npm: ran npm ci"
   else
-    # The registry reachable here lacks some platform-only optional packages (e.g. @biomejs/cli-win32-x64), so the
-    # lock file cannot list them and `npm ci` rejects it as out of sync; `npm install` skips them and, measured here,
-    # leaves package-lock.json byte-identical.
+    # A lock file out of step with package.json (it happened: platform-only optional packages of @biomejs/cli and a
+    # bin entry were missing, fixed 2026-11-24) makes `npm ci` refuse it. `npm install` still gets a working tree, and
+    # the message says so, so that the lock file gets regenerated and committed.
     npm install --no-audit --no-fund --loglevel=error >/dev/null
     npm_msg="npm: npm ci refused the lock file ($(grep -m1 -o 'Missing: [^ ]*' /tmp/setup-debian-npm-ci.err || echo error)), ran npm install"
   fi
