@@ -129,6 +129,8 @@ function testExpr(e: Emitter, node: Extract<PredNode, { op: 'test' }>): string {
         if (spec.op === 'eq') {
           const lower = spec.lower?.[j];
           if (lower === undefined) return `${x} === ${k}`;
+          // Values are lower-case constants (fields.ts lowerOnly): case-insensitive equality is plain equality.
+          if (def.lowerOnly === true) return `${x} === ${e.konst(lower)}`;
           // Exact spelling first; else same length and equal lower-cased (the matcher's order).
           // The length test stays inline: most values differ in length and are rejected without a call.
           return `(${x} === ${k} || (typeof ${x} === 'string' && ${x}.length === ${e.konst(lower.length)} && eqFold(${x}, ${e.konst(lower)})))`;

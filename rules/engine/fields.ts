@@ -5,8 +5,10 @@
  *
  * Getters return `undefined` when the event does not carry the field; an absent field never matches.
  */
-import type { ModbusDecoded } from '../../protocols/modbus/types.ts';
+import type { FunctionCategory } from '../../protocols/modbus/constants.ts';
+import type { ModbusDecoded, ModbusTransactionKind, ModbusTransactionReason } from '../../protocols/modbus/types.ts';
 import { BINARY_ENCODING_NAMES } from '../../protocols/opcua/generated/object-ids.ts';
+import type { OpcuaTransactionKind, OpcuaTransactionReason } from '../../protocols/opcua/types.ts';
 import {
   errorClassName,
   rosctrName,
@@ -14,6 +16,7 @@ import {
   userdataSubfunctionName,
 } from '../../protocols/s7comm/constants.ts';
 import type { S7Decoded } from '../../protocols/s7comm/decode.ts';
+import type { S7TransactionKind, S7TransactionReason } from '../../protocols/s7comm/types.ts';
 import {
   type AnomalySubject,
   K_ANOMALY_COTP,
@@ -68,6 +71,12 @@ export interface FieldDef {
   impliesDispatch?: readonly number[];
   /** For a boolean field: the dispatch values it is `true` for (Modbus `isWrite` ⇔ `func` is a write code). */
   trueForDispatch?: readonly number[];
+  /**
+   * A string field whose every value is one of the parser's lower-case ASCII constants (`kind`, `reason`, Modbus
+   * `category`): a case-insensitive equality is then exactly `===` on the rule's value lower-cased, and generated
+   * code tests it so (no case-folding branch, which also first ran on a rare value and deoptimised the rule).
+   */
+  lowerOnly?: true;
   // biome-ignore lint/suspicious/noExplicitAny: each registry's getters take that kind's subject class
   get: (s: any) => unknown;
 }
@@ -76,6 +85,13 @@ export type FieldRegistry = Readonly<Record<string, FieldDef>>;
 
 function f<S>(type: FieldType, get: (s: S) => unknown, cost: 0 | 1 = 0): FieldDef {
   return { type, list: false, cost, get };
+}
+/**
+ * A `lowerOnly` string field. `T` is the union of its values: the type only accepts unions of lower-case literals
+ * (`Lowercase<T>` is T itself), so a value with a capital letter added to a parser's union fails to compile here.
+ */
+function lowerEnum<S, T extends string>(get: (s: S) => (Lowercase<T> extends T ? T : never) | undefined): FieldDef {
+  return { type: 'string', list: false, cost: 0, lowerOnly: true, get };
 }
 function list<S>(type: FieldType, get: (s: S) => unknown, cost: 0 | 1 = 1): FieldDef {
   return { type, list: true, cost, get };
@@ -132,13 +148,13 @@ function lastAddress(s: MS): number | undefined {
 
 const MODBUS_TX: FieldRegistry = {
   ...COMMON,
-  kind: f<MS>('string', (s) => s.tx?.kind),
-  reason: f<MS>('string', (s) => s.tx?.reason),
+  kind: lowerEnum<MS, ModbusTransactionKind>((s) => s.tx?.kind),
+  reason: lowerEnum<MS, ModbusTransactionReason>((s) => s.tx?.reason),
   tid: f<MS>('number', (s) => s.tx?.tid),
   unit: byteField<MS>((s) => s.tx?.unit),
   func: byteField<MS>((s) => s.tx?.func),
   funcName: f<MS>('string', (s) => s.tx?.funcName),
-  category: f<MS>('string', (s) => s.tx?.category),
+  category: lowerEnum<MS, FunctionCategory>((s) => s.tx?.category),
   isWrite: {
     ...f<MS>('boolean', (s) => (s.tx === null ? undefined : MODBUS_WRITES.has(s.tx.func))),
     trueForDispatch: [...MODBUS_WRITES],
@@ -192,8 +208,8 @@ const spart =
 
 const S7_TX: FieldRegistry = {
   ...COMMON,
-  kind: f<SS>('string', (s) => s.tx?.kind),
-  reason: f<SS>('string', (s) => s.tx?.reason),
+  kind: lowerEnum<SS, S7TransactionKind>((s) => s.tx?.kind),
+  reason: lowerEnum<SS, S7TransactionReason>((s) => s.tx?.reason),
   pduRef: f<SS>('number', (s) => num(s.tx?.pduRef ?? -1)),
   rosctr: f<SS>('number', (s) => num(s.tx?.rosctr ?? -1)),
   rosctrName: f<SS>('string', sreqOrNone('rosctrName')),
@@ -375,8 +391,8 @@ const arr = (v: unknown): readonly unknown[] | undefined => (Array.isArray(v) ? 
 
 const OPCUA_TX: FieldRegistry = {
   ...COMMON,
-  kind: f<OS>('string', (s) => s.tx?.kind),
-  reason: f<OS>('string', (s) => s.tx?.reason),
+  kind: lowerEnum<OS, OpcuaTransactionKind>((s) => s.tx?.kind),
+  reason: lowerEnum<OS, OpcuaTransactionReason>((s) => s.tx?.reason),
   requestId: f<OS>('number', (s) => num(s.tx?.requestId ?? -1)),
   service: f<OS>('number', (s) => num(s.tx?.requestServiceId ?? -1)),
   serviceName: f<OS>('string', (s) =>
