@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../tests/support/paths.ts';
 import { formatTable } from './report.ts';
@@ -37,6 +37,28 @@ function otcollector(args: string[]): Promise<{ code: number; stdout: string; st
     });
     child.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/** A one-step drill at gz-chem-01 (grade 3) replaying `capture` (repository path), expecting `expectation`. */
+function oneStepDrill(
+  on: DrillChain,
+  capture: string,
+  expectation: string,
+  timeouts: { detectTimeoutSec?: number; warnTimeoutSec: number },
+) {
+  const file = join(on.dir, `one-step-${basename(capture)}.yaml`);
+  const yaml = [
+    `name: one step, ${basename(capture)}`,
+    'steps:',
+    `  - name: ${basename(capture)}`,
+    `    capture: ${join(REPO_ROOT, capture)}`,
+    '    enterprise: gz-chem-01',
+    '    sensor: gz-chem-01-s1',
+    `    expect: ${expectation}`,
+  ].join('\n');
+  writeFileSync(file, yaml);
+  const { collectorUrl, token, natsUrl } = on;
+  return runDrill(parseScenario(yaml, file), { collectorUrl, token, natsUrl, ...timeouts });
 }
 
 describe('drills from captures against a running collector', () => {
@@ -99,21 +121,7 @@ describe('drills from captures against a running collector', () => {
   }, 300_000);
 
   it('a step whose capture cannot raise the expected rule is reported as not detected', async () => {
-    const file = join(chain.dir, 'wrong.yaml');
-    const yaml = [
-      'name: wrong expectation',
-      'steps:',
-      '  - name: cpu scan expected to be a PLC stop',
-      `    capture: ${join(REPO_ROOT, 'rules/packs/captures/s7-cpu-scan.pcap')}`,
-      '    enterprise: gz-chem-01',
-      '    sensor: gz-chem-01-s1',
-      '    expect: { rule: ot.s7.plc_stop }',
-    ].join('\n');
-    writeFileSync(file, yaml);
-    const report = await runDrill(parseScenario(yaml, file), {
-      collectorUrl: chain.collectorUrl,
-      token: chain.token,
-      natsUrl: chain.natsUrl,
+    const report = await oneStepDrill(chain, 'rules/packs/captures/s7-cpu-scan.pcap', '{ rule: ot.s7.plc_stop }', {
       detectTimeoutSec: 3,
       warnTimeoutSec: 0,
     });
@@ -138,23 +146,14 @@ describe('a capture drill step raises a drill risk warning', () => {
   it('a PLC stop replayed at the grade-3 enterprise: warned within the wait, though the capture is hours old', async () => {
     // The capture's packets are from when it was made; the grade-3 rule looks at the last hour of alerts by their
     // time, so the step only warns because the drill replays with --retime.
-    const file = join(own.dir, 'plc-stop.yaml');
-    const yaml = [
-      'name: PLC stop at a grade-3 enterprise',
-      'steps:',
-      '  - name: PLC stop',
-      `    capture: ${join(REPO_ROOT, 'tests/peers/s7/snap7_1102.pcap')}`,
-      '    enterprise: gz-chem-01',
-      '    sensor: gz-chem-01-s1',
-      '    expect: { rule: ot.s7.plc_stop, level: critical }',
-    ].join('\n');
-    writeFileSync(file, yaml);
-    const report = await runDrill(parseScenario(yaml, file), {
-      collectorUrl: own.collectorUrl,
-      token: own.token,
-      natsUrl: own.natsUrl,
-      warnTimeoutSec: 40,
-    });
+    const report = await oneStepDrill(
+      own,
+      'tests/peers/s7/snap7_1102.pcap',
+      '{ rule: ot.s7.plc_stop, level: critical }',
+      {
+        warnTimeoutSec: 40,
+      },
+    );
     const step = report.steps[0];
     expect(step?.detected).toBe(true);
     const alertTs = Date.parse(step?.alert?.ts ?? '');

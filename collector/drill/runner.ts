@@ -1,9 +1,10 @@
 /**
  * Runs a drill scenario against a running collector: each step goes through a real sensor process marked `--drill`
- * (`otsensor read CAPTURE --publish ... --retime` for a capture step, its packets moved to end now; for lab steps one `otsensor live --iface ...` capturing
- * the lab for the whole drill while `otlab attack STEP` runs), then the collector's API is polled for the step's
- * alert, a drill risk warning and, at the end, an on-demand bulletin with drill data. Times are measured from the
- * moment the step started (the collector stamps `receivedAt` on the same clock when both run on one host).
+ * (`otsensor read CAPTURE --publish ... --retime` for a capture step, its packets moved to end now; for lab steps
+ * one `otsensor live --iface ...` capturing the lab for the whole drill while `otlab attack STEP` runs), then the
+ * collector's API is polled for the step's alert, a drill risk warning and, at the end, an on-demand bulletin with
+ * drill data. Times are measured from the moment the step started (the collector stamps `receivedAt` on the same
+ * clock when both run on one host).
  *
  * Sensor ids get a per-run suffix (`SENSOR-dXXXXXX`) unless `exactSensorIds`: the store keeps one copy of an alert
  * per (sensor, event id) and a capture replays to the same event ids, so a second run of a drill under the same
@@ -183,7 +184,7 @@ export async function runDrill(scenario: DrillScenario, options: DrillOptions): 
       results.push(result);
       const action =
         step.source.kind === 'capture'
-          ? // --retime: the capture's packets are moved to now, so its alerts fall in the warning rules' windows.
+          ? // --retime: the capture's packets are moved to end now, so its alerts fall in the warning rules' windows.
             run(['bin/otsensor.js', 'read', step.source.path, ...publishArgs(step), '--retime'])
           : run(['bin/otlab.js', 'attack', step.source.step, ...labArgs]);
       let actionDone = false;

@@ -8,8 +8,7 @@ import { analyseFile, drainSource } from '../analyse-file.ts';
 import { openLiveCapture } from '../capture/live-source.ts';
 import { openPcapLive } from '../capture/pcap-live-source.ts';
 import { latestPacketTime, Retimer } from '../capture/retime.ts';
-import type { PacketBatch } from '../capture/source.ts';
-import { CaptureError, type CaptureSource } from '../capture/source.ts';
+import { CaptureError, type CaptureSource, type PacketBatch } from '../capture/source.ts';
 import type { EventSink } from '../event-factory.ts';
 import { DEFAULT_MODULES, Pipeline } from '../pipeline.ts';
 import { type PublishConfig, PublishSession } from '../publish/session.ts';
@@ -143,11 +142,8 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
   const startMs = Date.now();
   let pacedPackets = 0;
   // One shift for the whole run, so that its last packet is now: several files keep their relative spacing.
-  let retimer: Retimer | null = null;
-  if (options.retime === true) {
-    const latest = await latestPacketTime(files);
-    if (latest !== null) retimer = Retimer.endingAt(latest, Date.now() / 1000);
-  }
+  const latest = options.retime === true ? await latestPacketTime(files) : null;
+  const retimer = latest === null ? null : Retimer.endingAt(latest, Date.now() / 1000);
   const alertsByLevel = new Map<string, number>();
   const alertsByRule = new Map<string, number>();
   const reports: RunReport[] = [];
@@ -164,14 +160,13 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
       // analyseFile reports the unreadable file below
     }
     const progress = options.progress ? new ProgressBar(file, size) : null;
-    const shift = retimer;
     const { pipeline, report, error } = await analyseFile(
       file,
       { ...options.limits, sensorId: options.sensorId, events: pipelineEvents, rules: loaded?.set ?? null, alerts },
       {
         started: (p, source) =>
           session?.beginInput({ source: 'file', name: file, pipeline: p, capture: () => source.stats() }),
-        ...(shift === null ? {} : { beforeBatch: (batch: PacketBatch) => shift.apply(batch) }),
+        ...(retimer === null ? {} : { beforeBatch: (batch: PacketBatch) => retimer.apply(batch) }),
         afterBatch: async (source) => {
           if (sink) await sink.flush();
           const s = source.stats();
@@ -204,8 +199,7 @@ export async function runRead(files: string[], options: ReadOptions): Promise<nu
     reports.push(report);
   }
   baseline?.report();
-  const moved = retimer?.shiftSec ?? null;
-  if (moved !== null) process.stderr.write(`otsensor: --retime: packet times moved by ${moved} s\n`);
+  if (retimer !== null) process.stderr.write(`otsensor: --retime: packet times moved by ${retimer.shiftSec} s\n`);
   const drained = await closeSession(session, options.publish?.drainTimeoutSec ?? 0);
   if (!drained) failed++;
   if (options.summary) {
