@@ -11,8 +11,9 @@
  *
  *   npm run -s bench:store [-- --alerts 10000000 --enterprises 2000 --backends sqlite,postgres]
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -46,6 +47,12 @@ const { values } = parseArgs({
     'per-message': { type: 'string', default: '500' },
     /** Also time the same pull, validation and acks with a handler that stores nothing (the path without the store). */
     'no-store': { type: 'boolean', default: false },
+    /**
+     * Runs the timed ingest with this whole process (main thread, SQLite writer, V8's GC threads) pinned to this one
+     * CPU (Linux, `taskset`), so "alerts/s" is what the collector does on one core. nats-server and PostgreSQL are
+     * not pinned: they are not the collector, and the scheduler keeps them on the other CPUs while this one is busy.
+     */
+    pin: { type: 'string' },
   },
 });
 const N = Number(values.alerts);
@@ -53,6 +60,21 @@ const E = Number(values.enterprises);
 const PER_MESSAGE = Number(values['per-message']);
 const QUERIES = Number(values.queries);
 const PREFILL = Number(values.prefill);
+const PIN = values.pin === undefined ? null : Number(values.pin);
+if (PIN !== null && !(Number.isInteger(PIN) && PIN >= 0 && PIN < availableParallelism())) {
+  throw new Error(`--pin wants a CPU number below ${availableParallelism()}`);
+}
+
+/** Sets the CPU affinity of every thread of this process (threads started later inherit it). */
+function pinTo(cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** This process's CPU list as taskset prints it ("0,1" or "0-3"), to restore after the pinned ingest. */
+function affinity(): string {
+  const out = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' });
+  return out.slice(out.lastIndexOf(':') + 1).trim();
+}
 
 const sample: AlertEvent[] = [];
 const loaded = await loadRules([]);
@@ -146,6 +168,8 @@ async function ingest(
     log: () => undefined,
     ...(consumerName === undefined ? {} : { consumer: consumerName }),
   });
+  const unpinned = PIN === null ? null : affinity();
+  if (PIN !== null) pinTo(String(PIN));
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuSec();
   const t0 = performance.now();
@@ -155,6 +179,7 @@ async function ingest(
     await new Promise((r) => setTimeout(r, 100));
   }
   const sec = (performance.now() - t0) / 1000;
+  if (unpinned !== null) pinTo(unpinned);
   const c = process.cpuUsage(cpu0);
   const mainCpu = mainThreadCpuSec() - main0;
   await consumer.stop();
@@ -259,6 +284,8 @@ for (const backend of (values.backends ?? '').split(',').filter(Boolean)) {
       prefillSec: prefillSec === null ? null : Math.round(prefillSec),
       ingested: N,
       enterprises: E,
+      /** The CPU the timed ingest ran on alone (`--pin`), or null: then alerts/s used every CPU. */
+      pinnedToCpu: PIN,
       ingestAlertsPerSec: Math.round(N / sec),
       ingestAlertsPerCpuSec: Math.round(N / cpu),
       /** Where the CPU went, in µs per alert: the main thread (pull, validation, rows) and all other threads. */
