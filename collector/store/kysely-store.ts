@@ -20,6 +20,7 @@ import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from
 import { SUBJECT_TOKEN } from '../../protocols/wire/messages.ts';
 import { RegistryConflictError, StoreInputError } from './errors.ts';
 import {
+  assignAlertUids,
   materializeEvents,
   type PendingAlert,
   type PendingChange,
@@ -336,6 +337,7 @@ export class KyselyStore implements CollectorStore {
   private async writePrepared(tx: Kysely<Database>, p: PreparedIngest): Promise<IngestResult[]> {
     // The SQLite row writer binds event bytes directly; the Kysely paths bind the text.
     if (this.sqliteRows === null) materializeEvents(p);
+    assignAlertUids(p, Date.now());
     const results = Array.from({ length: p.requests }, emptyResult);
 
     const owner = new Map<string, string>();
