@@ -66,11 +66,11 @@ export function timeMs(iso: string, fallback: number): number {
 }
 
 /**
- * Gives every alert row without a uid its UUIDv7, at write time (the store calls it in its write transaction; for
- * SQLite that is the writer thread). Why not when the row is built: the row then waits for its batch holding a
- * fresh 36-character string, one more object per alert for V8's scavenges to copy and promote (with the rule and
- * address texts shared as well, the GC pause per alert fell from 8.6 to 2.8 µs, `--trace-gc-nvp`). It also makes uid
- * order the order of insertion. A row that turns out to be a duplicate never uses its uid.
+ * Gives every alert row without a uid its UUIDv7, at write time, in the write transaction (the Kysely paths; the
+ * SQLite row writer makes each uid as it binds the row). Why not when the row is built: the row then waits for its
+ * batch holding a fresh 36-character string, one more object per alert for V8's scavenges to copy and promote; made
+ * in the writer's rows, it was copied there instead (the writer's rows live through the whole transaction). It also
+ * makes uid order the order of writing. A row that turns out to be a duplicate never uses its uid.
  */
 export function assignAlertUids(p: PreparedIngest, now: number): void {
   for (const a of p.alerts) if (a.row.uid === '') a.row.uid = uuidv7(now);

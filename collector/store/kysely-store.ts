@@ -336,8 +336,12 @@ export class KyselyStore implements CollectorStore {
 
   private async writePrepared(tx: Kysely<Database>, p: PreparedIngest): Promise<IngestResult[]> {
     // The SQLite row writer binds event bytes directly; the Kysely paths bind the text.
-    if (this.sqliteRows === null) materializeEvents(p);
-    assignAlertUids(p, Date.now());
+    if (this.sqliteRows === null) {
+      materializeEvents(p);
+      // The Kysely paths learn which rows were new from the uids the insert returns, so the rows need theirs now;
+      // the SQLite row writer makes each one as it binds the row (see assignAlertUids).
+      assignAlertUids(p, Date.now());
+    }
     const results = Array.from({ length: p.requests }, emptyResult);
 
     const owner = new Map<string, string>();
@@ -398,7 +402,11 @@ export class KyselyStore implements CollectorStore {
   private async insertAlerts(tx: Kysely<Database>, alerts: PendingAlert[], results: IngestResult[]): Promise<void> {
     if (alerts.length === 0) return;
     // Sorted by the unique key: concurrent PostgreSQL inserts of the same events wait on each other in one order.
-    alerts.sort((a, b) => compare(a.row.sensor_id, b.row.sensor_id) || compare(a.row.event_id, b.row.event_id));
+    // Not on SQLite: one writer, so no deadlock to avoid, and its row writer makes each uid as it binds the row, so
+    // the arrival order it keeps is the uid order (newest first = last ingested first).
+    if (this.sqliteRows === null) {
+      alerts.sort((a, b) => compare(a.row.sensor_id, b.row.sensor_id) || compare(a.row.event_id, b.row.event_id));
+    }
     const inserted: PendingAlert[] = [];
     if (this.sqliteRows !== null) {
       const flags = this.sqliteRows.insertAlerts(alerts);

@@ -10,11 +10,12 @@
  */
 import type Database from 'better-sqlite3';
 import type { AlertDailyTable, AlertRollupsTable, AlertsTable } from './schema.ts';
+import { uuidv7 } from './uuidv7.ts';
 
 export interface SqliteRowWriter {
   /**
    * Inserts each alert unless its (sensor, event id) is stored; returns which rows were new. An alert's event is
-   * taken from `eventBytes` (UTF-8) when set, else from `row.event`.
+   * taken from `eventBytes` (UTF-8) when set, else from `row.event`; a row without a uid gets a new UUIDv7.
    */
   insertAlerts(alerts: readonly { row: AlertsTable; eventBytes?: Uint8Array }[]): boolean[];
   /** Adds each row's count to its hourly rollup (creating it). */
@@ -46,11 +47,13 @@ export function sqliteRowWriter(db: Database.Database): SqliteRowWriter {
     insertAlerts(alerts) {
       const { insertAlert } = prepare();
       const inserted: boolean[] = new Array(alerts.length);
+      const now = Date.now();
       for (let i = 0; i < alerts.length; i++) {
         const a = alerts[i] as { row: AlertsTable; eventBytes?: Uint8Array };
         const r = a.row;
         const { changes } = insertAlert.run(
-          r.uid,
+          // Made here when the row has none (assignAlertUids says why): the string is garbage right after the bind.
+          r.uid === '' ? uuidv7(now) : r.uid,
           r.event_id,
           r.enterprise_id,
           r.sensor_id,
