@@ -70,7 +70,7 @@ describe('alert uids', () => {
     );
     expect([...uids].sort()).toEqual(uids);
     expect(new Set(uids).size).toBe(3);
-    // A uid already given is kept (a retried write must not renumber rows).
+    // A uid already given is kept: a write retried after a rolled-back attempt reuses it.
     assignAlertUids(p, T0 + 1000);
     expect(p.alerts.map((a) => a.row.uid)).toEqual(uids);
   });
