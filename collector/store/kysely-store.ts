@@ -18,6 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { SUBJECT_TOKEN } from '../../protocols/wire/messages.ts';
+import { alertRowsJson } from './alert-rows-json.ts';
 import { RegistryConflictError, StoreInputError } from './errors.ts';
 import {
   assignAlertUids,
@@ -297,8 +298,18 @@ export class KyselyStore implements CollectorStore {
     rows: object[],
     tail: RawBuilder<unknown>,
   ): Promise<R[]> {
+    return await this.jsonInsertText<R>(tx, table, JSON.stringify(rows), tail);
+  }
+
+  /** `jsonInsert` with the rows already as one JSON array text. */
+  private async jsonInsertText<R = unknown>(
+    tx: Kysely<Database>,
+    table: keyof Database,
+    rowsJson: string,
+    tail: RawBuilder<unknown>,
+  ): Promise<R[]> {
     const result = await sql<R>`insert into ${sql.table(table)}
-      select * from json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::json)
+      select * from json_populate_recordset(null::${sql.table(table)}, ${rowsJson}::json)
       ${tail}`.execute(tx);
     return result.rows;
   }
@@ -420,10 +431,11 @@ export class KyselyStore implements CollectorStore {
     for (const chunk of this.sqliteRows !== null ? [] : this.chunks(alerts.map((a) => a.row))) {
       const rows =
         this.backend === 'postgres'
-          ? await this.jsonInsert<{ uid: string }>(
+          ? await this.jsonInsertText<{ uid: string }>(
               tx,
               'alerts',
-              chunk,
+              // The events go in as they are, not escaped again (alert-rows-json.ts says why).
+              alertRowsJson(chunk),
               sql`on conflict (sensor_id, event_id) do nothing returning uid`,
             )
           : await tx
