@@ -12,27 +12,20 @@
  */
 import type { AlertsTable } from './schema.ts';
 
-const EVENT_TAIL = '"event":null}';
+/** How `JSON.stringify` ends a row whose event is set to null last (the spread below keeps it last). */
+const NULL_TAIL = 'null}';
 
 export function alertRowsJson(rows: readonly AlertsTable[]): string {
   const parts: string[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as AlertsTable;
-    if (row.event === '') {
-      parts[i] = JSON.stringify(row);
+    const { event, ...rest } = rows[i] as AlertsTable;
+    if (event === '') {
+      parts[i] = JSON.stringify({ ...rest, event });
       continue;
     }
-    // The row with its event last and null: every other field is serialised as usual, then the null is replaced.
-    const head = JSON.stringify(withoutEvent(row));
-    if (!head.endsWith(EVENT_TAIL)) throw new Error('alert row: event is not the last field');
-    parts[i] = `${head.slice(0, head.length - 5)}${row.event}}`;
+    // Every other field serialised as usual, the event's null then replaced by the event's own text.
+    const head = JSON.stringify({ ...rest, event: null });
+    parts[i] = `${head.slice(0, -NULL_TAIL.length)}${event}}`;
   }
   return `[${parts.join(',')}]`;
-}
-
-function withoutEvent(row: AlertsTable): Record<string, unknown> {
-  const copy: Record<string, unknown> = {};
-  for (const key in row) if (key !== 'event') copy[key] = row[key as keyof AlertsTable];
-  copy.event = null;
-  return copy;
 }
