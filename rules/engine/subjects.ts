@@ -93,7 +93,13 @@ const NO_FLOW: FlowLike = { id: '', clientIp: '', serverIp: '', clientPort: 0, s
 
 export class Subject {
   flow: FlowLike = NO_FLOW;
-  tsSec = 0;
+  /**
+   * Starts as a number that is not a small integer, like every packet time (above 2^30). Starting at 0, the first
+   * packet changed the field's representation, which gives the class a new map: the next pipeline's subjects then had
+   * another map than the first one's, and storing them into a new RuleHook deoptimised every protocol app's
+   * `transaction` and the parser code it was inlined into (recompiled while the next file was read).
+   */
+  tsSec = 2 ** 31;
   tsNsec = 0;
   /** The event when the module already built it (events on), else built on demand by `builder`. */
   event: SensorEvent | null = null;
