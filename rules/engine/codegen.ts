@@ -231,7 +231,7 @@ function matchCode(e: Emitter, st: RuleState, R = 'r', ST = 'st', COR = 'cor'): 
         const bytes = g.bytes;
         if (bytes[v] === NOT_SEEN) g.byteList[g.byteCount++] = v;
         bytes[v] = t;
-        c = g.byteCount + g.values.size < ${threshold} ? -1 : E.countByteTail(${ST}, g);
+        c = g.byteCount + g.otherCount < ${threshold} ? -1 : E.countByteTail(${ST}, g);
       }`);
     } else if (st.numberValues) {
       // RuleEngine.countNumber's repeat of the previous value, else countOther.

@@ -4,7 +4,7 @@
  * stored double, and a table rebuilt from scratch by every growth after each `clear()` — an address sweep clears
  * its group every time it fires).
  *
- * Layout: a log of (value, time, live) in first-sighting order, positions [head, tail); an open-addressing index
+ * Layout: a log of (value, time) in first-sighting order, positions [head, tail); an open-addressing index
  * (linear probing) from value to log position + 1. Deleting a value only marks its log entry dead; its index cell
  * stays and is reused if the value comes back (a value has at most one cell). The log is compacted and the index
  * rebuilt when either fills up, so every operation is O(1) amortized.
@@ -13,9 +13,12 @@
  */
 export class NumberSet {
   private keys: Float64Array;
-  /** Last time each log entry's value was seen. */
+  /**
+   * Last time each log entry's value was seen; NaN marks a deleted entry (packet times are never NaN). No separate
+   * liveness array: the engine runs between packets, whose own work evicts what it touched before, so every array an
+   * insert writes is one more cache miss (docs/benchmarks.md, "cache pressure").
+   */
   times: Float64Array;
-  private live: Uint8Array;
   private index: Int32Array;
   private mask: number;
   /** Index cells in use (live or pointing at dead entries). */
@@ -28,7 +31,6 @@ export class NumberSet {
     const cap = Math.max(16, capacity);
     this.keys = new Float64Array(cap);
     this.times = new Float64Array(cap);
-    this.live = new Uint8Array(cap);
     this.index = new Int32Array(cap * 2);
     this.mask = cap * 2 - 1;
   }
@@ -48,7 +50,10 @@ export class NumberSet {
       const cell = index[c] as number;
       if (cell === 0) return -1;
       const pos = cell - 1;
-      if (this.keys[pos] === v) return this.live[pos] === 1 ? pos : -1;
+      if (this.keys[pos] === v) {
+        const t = this.times[pos] as number;
+        return t === t ? pos : -1;
+      }
     }
   }
 
@@ -60,7 +65,8 @@ export class NumberSet {
     if (this.tail === this.keys.length) this.compact(this.size + 1);
     const pos = this.tail++;
     this.keys[pos] = v;
-    this.live[pos] = 1;
+    // Live (not NaN) until the caller sets the time.
+    this.times[pos] = 0;
     this.size++;
     const index = this.index;
     const mask = this.mask;
@@ -84,11 +90,11 @@ export class NumberSet {
   /** Deletes the values last seen more than `timespanMs` before `t`; returns how many. */
   dropOlderThan(t: number, timespanMs: number): number {
     let dropped = 0;
-    const live = this.live;
     const times = this.times;
     for (let p = this.head; p < this.tail; p++) {
-      if (live[p] === 1 && t - (times[p] as number) > timespanMs) {
-        live[p] = 0;
+      // A deleted entry's NaN never compares greater.
+      if (t - (times[p] as number) > timespanMs) {
+        times[p] = Number.NaN;
         dropped++;
       }
     }
@@ -101,7 +107,7 @@ export class NumberSet {
   dropFirst(): void {
     this.advanceHead();
     if (this.head === this.tail) return;
-    this.live[this.head] = 0;
+    this.times[this.head] = Number.NaN;
     this.size--;
     this.advanceHead();
   }
@@ -115,7 +121,8 @@ export class NumberSet {
   }
 
   private advanceHead(): void {
-    while (this.head < this.tail && this.live[this.head] === 0) this.head++;
+    const times = this.times;
+    while (this.head < this.tail && Number.isNaN(times[this.head])) this.head++;
     if (this.head === this.tail) this.clear();
   }
 
@@ -125,19 +132,16 @@ export class NumberSet {
     while (need * 2 > cap) cap *= 2;
     const keys = cap === this.keys.length ? this.keys : new Float64Array(cap);
     const times = cap === this.keys.length ? this.times : new Float64Array(cap);
-    const live = cap === this.keys.length ? this.live : new Uint8Array(cap);
     let n = 0;
     for (let p = this.head; p < this.tail; p++) {
-      if (this.live[p] !== 1) continue;
+      const t = this.times[p] as number;
+      if (t !== t) continue;
       keys[n] = this.keys[p] as number;
-      times[n] = this.times[p] as number;
-      live[n] = 1;
+      times[n] = t;
       n++;
     }
-    live.fill(0, n);
     this.keys = keys;
     this.times = times;
-    this.live = live;
     this.head = 0;
     this.tail = n;
     if (this.index.length !== cap * 2) this.index = new Int32Array(cap * 2);

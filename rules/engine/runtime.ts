@@ -101,6 +101,11 @@ export class Group {
    */
   readonly values: Map<unknown, number> | null;
   /**
+   * `values.size`, mirrored after every change of the Map: the hot paths of byte and number groups (whose Map stays
+   * empty) read this field of the group instead of the Map's table, one cache line less per counted event.
+   */
+  otherCount = 0;
+  /**
    * value_count on a (non-list) number field: its numbers, first-sighting order (slots are NumberSet log positions);
    * the Map then only ever holds values that are not numbers (none from such fields).
    */
@@ -727,16 +732,14 @@ export class RuleEngine {
     const bytes = g.bytes as Float64Array;
     if (bytes[v] === NOT_SEEN) (g.byteList as Uint8Array)[g.byteCount++] = v;
     bytes[v] = t;
-    const values = g.values as Map<unknown, number>;
-    if (g.byteCount + values.size < st.threshold) return -1;
+    if (g.byteCount + g.otherCount < st.threshold) return -1;
     return this.countByteTail(st, g);
   }
 
   /** @internal countByte once the byte is recorded and the count could fire: drops stale values, fires or not. */
   countByteTail(st: RuleState, g: Group): number {
-    const values = g.values as Map<unknown, number>;
     this.dropStale(g, st.timespanMs);
-    const count = g.byteCount + values.size;
+    const count = g.byteCount + g.otherCount;
     if (count < st.threshold) return -1;
     this.clearValues(g);
     return count;
@@ -767,6 +770,7 @@ export class RuleEngine {
         g.freeSlots.push(at);
       }
     }
+    g.otherCount = values.size;
   }
 
   private clearValues(g: Group): void {
@@ -774,6 +778,7 @@ export class RuleEngine {
     // values all live in `bytes`) fires every few dozen events on a scan.
     const values = g.values as Map<unknown, number>;
     if (values.size > 0) values.clear();
+    g.otherCount = 0;
     g.nums?.clear();
     if (g.freeSlots.length > 0) g.freeSlots.length = 0;
     g.nextSlot = 0;
@@ -818,6 +823,7 @@ export class RuleEngine {
       g.freeSlots.push(oldest[1]);
       this.stats.valuesDropped++;
     }
+    g.otherCount = values.size;
     // The cached slot may have been freed above.
     if (values.get(vk) !== slot) g.lastSlot = -1;
     const count = values.size + g.byteCount;
@@ -839,10 +845,10 @@ export class RuleEngine {
     nums.times[slot] = t;
     g.lastValue = v;
     g.lastSlot = slot;
-    const values = g.values as Map<unknown, number>;
     const threshold = st.threshold;
-    let size = nums.size + values.size;
+    let size = nums.size + g.otherCount;
     if (size + g.byteCount >= threshold || size > this.maxValues) {
+      const values = g.values as Map<unknown, number>;
       this.dropStale(g, st.timespanMs);
       while (nums.size + values.size > this.maxValues) {
         if (nums.size > 0) nums.dropFirst();
@@ -854,6 +860,7 @@ export class RuleEngine {
         }
         this.stats.valuesDropped++;
       }
+      g.otherCount = values.size;
       // The cached slot may have been freed above.
       if (nums.find(v) !== slot) g.lastSlot = -1;
       size = nums.size + values.size;
