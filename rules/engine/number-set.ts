@@ -51,8 +51,7 @@ export class NumberSet {
       if (cell === 0) return -1;
       const pos = cell - 1;
       if (this.keys[pos] === v) {
-        const t = this.times[pos] as number;
-        return t === t ? pos : -1;
+        return Number.isNaN(this.times[pos]) ? -1 : pos;
       }
     }
   }
@@ -135,7 +134,7 @@ export class NumberSet {
     let n = 0;
     for (let p = this.head; p < this.tail; p++) {
       const t = this.times[p] as number;
-      if (t !== t) continue;
+      if (Number.isNaN(t)) continue;
       keys[n] = this.keys[p] as number;
       times[n] = t;
       n++;
