@@ -183,13 +183,13 @@ function matchCode(e: Emitter, st: RuleState, R = 'r', ST = 'st', COR = 'cor'): 
   if (!inlineGroup || !inlineWindow) return fallback;
   const lines: string[] = ['stats.matches++;'];
   const cor_ = cor === null ? 'null' : COR;
-  let raise = `E.raise(${R}, ${ST}, kind, s, ${cor_}, c);`;
+  let raise = `E.raise(${R}, ${ST}, kind, s, ${cor_}, c, s.flow);`;
   if (r.suppress !== null) {
     // A repeat inside the key's open window only counts (RuleEngine.raise's cached-window path).
     const slot = st.windowSlot;
     const o = otherExpr(e, st.windowOther);
     const listCheck = st.windowOther?.def.list === true ? ' && !isArray(o)' : '';
-    raise = `cache === null && (cache = E.cacheOf(kind, s));
+    raise = `cache === null && (cache = E.cacheOf(kind, s.flow));
       o = ${o};
       w = cache[${slot}];
       if (w !== null && w.live && cache[${slot + 1}] === o${listCheck} && t < w.endMs) {
@@ -202,10 +202,10 @@ function matchCode(e: Emitter, st: RuleState, R = 'r', ST = 'st', COR = 'cor'): 
   }
   const slot = st.groupSlot;
   const listCheck = st.groupOther?.def.list === true ? ' || isArray(o)' : '';
-  lines.push(`cache === null && (cache = E.cacheOf(kind, s));
+  lines.push(`cache === null && (cache = E.cacheOf(kind, s.flow));
     o = ${otherExpr(e, st.groupOther)};
     g = cache[${slot}];
-    if (g === null || !g.live || cache[${slot + 1}] !== o${listCheck}) g = E.groupOf(${ST}, kind, s);`);
+    if (g === null || !g.live || cache[${slot + 1}] !== o${listCheck}) g = E.groupOf(${ST}, kind, s, s.flow);`);
   const threshold = e.konst(st.threshold);
   const timespan = e.konst(st.timespanMs);
   if (cor.type === 'event_count') {

@@ -16,7 +16,7 @@ import {
   splitRules,
 } from './compile.ts';
 import { NumberSet } from './number-set.ts';
-import { KIND_COUNT, type Subject } from './subjects.ts';
+import { type FlowLike, KIND_COUNT, type Subject } from './subjects.ts';
 
 export interface AlertCorrelation {
   type: 'event_count' | 'value_count';
@@ -246,9 +246,12 @@ class FlowBlocks {
     return i;
   }
 
-  /** The block of the subject's flow. */
-  of(s: Subject): FlowBlock {
-    const flow = s.flow;
+  /**
+   * The block of a flow. Takes the flow, not the subject: every kind's subject class reaches this shared code, and a
+   * load of `s.flow` here saw each class in turn and deoptimised ("wrong map") as each protocol's first events came,
+   * re-optimised in the next file's pass. The caller loads it, in code that sees one subject class.
+   */
+  of(flow: FlowLike): FlowBlock {
     if (this.lastFlow === flow) return this.last;
     let b = flow.ruleState;
     if (!(b instanceof FlowBlock) || b.owner !== this || b.flow !== flow) {
@@ -260,8 +263,8 @@ class FlowBlocks {
     return b as FlowBlock;
   }
 
-  part(list: number, s: Subject): string {
-    const parts = this.of(s).parts;
+  part(list: number, flow: FlowLike, s: Subject): string {
+    const parts = this.of(flow).parts;
     const p = parts[list];
     return p === undefined ? this.fillPart(parts, list, s) : p;
   }
@@ -310,8 +313,9 @@ class KeyBuilder {
     this.otherFields = fields.filter((f) => f.def.flowScoped !== true);
   }
 
-  key(s: Subject): string {
-    const part = this.flowList < 0 ? '' : this.parts.part(this.flowList, s);
+  /** The key for subject `s` of flow `flow` (= `s.flow`, loaded by the caller: see FlowBlocks.of). */
+  key(s: Subject, flow: FlowLike): string {
+    const part = this.flowList < 0 ? '' : this.parts.part(this.flowList, flow, s);
     const other = this.otherFields;
     if (other.length === 0) return part;
     if (other.length === 1) {
@@ -630,24 +634,25 @@ export class RuleEngine {
   onMatch(r: CompiledRule, st: RuleState, kind: number, s: Subject): void {
     this.stats.matches++;
     this.now[0] = timeMs(s.tsSec, s.tsNsec);
+    const flow = s.flow;
     const cor = r.correlation;
     if (cor === null) {
-      this.raise(r, st, kind, s, null, 0);
+      this.raise(r, st, kind, s, null, 0, flow);
       return;
     }
-    const g = this.groupOf(st, kind, s);
+    const g = this.groupOf(st, kind, s, flow);
     const count =
       g.times !== null
         ? this.countEvent(g, st.threshold, st.timespanMs)
         : st.byteValues
           ? this.countByte(st, g, (st.valueField as NamedField).def.get(s))
           : this.countOther(st, g, (st.valueField as NamedField).def.get(s));
-    if (count >= 0) this.raise(r, st, kind, s, cor, count);
+    if (count >= 0) this.raise(r, st, kind, s, cor, count, flow);
   }
 
-  /** @internal The per-flow cache array of `kind` for the subject's flow. */
-  cacheOf(kind: number, s: Subject): unknown[] {
-    const block = this.blocks.of(s);
+  /** @internal The per-flow cache array of `kind` for a flow (the subject's: see FlowBlocks.of). */
+  cacheOf(kind: number, flow: FlowLike): unknown[] {
+    const block = this.blocks.of(flow);
     let cache = block.caches[kind];
     if (cache === undefined) {
       // At least one entry, so that fill() makes every cache array HOLEY_ELEMENTS (one map for the optimized code).
@@ -658,18 +663,18 @@ export class RuleEngine {
   }
 
   /** @internal The correlation group of the subject (created when new; the oldest evicted beyond the cap). */
-  groupOf(st: RuleState, kind: number, s: Subject): Group {
+  groupOf(st: RuleState, kind: number, s: Subject, flow: FlowLike): Group {
     const slot = st.groupSlot;
     let cache: unknown[] | null = null;
     let other: unknown;
     if (slot >= 0) {
-      cache = this.cacheOf(kind, s);
+      cache = this.cacheOf(kind, flow);
       other = st.groupOther === null ? undefined : st.groupOther.def.get(s);
       const cached = cache[slot] as Group | null;
       if (cached?.live && cache[slot + 1] === other && !Array.isArray(other)) return cached;
     }
     const groups = st.groups as Map<string, Group>;
-    const key = (st.groupKey as KeyBuilder).key(s);
+    const key = (st.groupKey as KeyBuilder).key(s, flow);
     let g = key === st.lastKey ? st.lastGroup : groups.get(key);
     st.lastKey = key;
     if (g === undefined || g === null) g = this.addGroup(st, groups, key);
@@ -889,23 +894,32 @@ export class RuleEngine {
    * or a new alert (opening a window when the rule suppresses). Alert objects are built only for a new alert.
    */
   /** @internal */
-  raise(r: CompiledRule, st: RuleState, kind: number, s: Subject, cor: CorrelationSpec | null, count: number): void {
+  raise(
+    r: CompiledRule,
+    st: RuleState,
+    kind: number,
+    s: Subject,
+    cor: CorrelationSpec | null,
+    count: number,
+    flow: FlowLike,
+  ): void {
     const windows = st.windows;
     let key = '';
     let cache: unknown[] | null = null;
     let other: unknown;
     const slot = st.windowSlot;
     if (windows !== null) {
-      const t = timeMs(s.tsSec, s.tsNsec);
+      // The subject's time in ms, set by every caller (onMatch, generated code) before the match is raised.
+      const t = this.now[0] as number;
       let open: Window | undefined;
       if (slot >= 0) {
-        cache = this.cacheOf(kind, s);
+        cache = this.cacheOf(kind, flow);
         other = st.windowOther === null ? undefined : st.windowOther.def.get(s);
         const cached = cache[slot] as Window | null;
         if (cached?.live && cache[slot + 1] === other && !Array.isArray(other)) open = cached;
       }
       if (open === undefined) {
-        key = (st.suppressKey as KeyBuilder).key(s);
+        key = (st.suppressKey as KeyBuilder).key(s, flow);
         const last = st.lastWindow;
         open = key === st.lastWindowKey && last !== null && last.live ? last : windows.get(key);
         if (open !== undefined) {
@@ -930,7 +944,7 @@ export class RuleEngine {
         this.close(open);
       }
     }
-    this.newAlert(r, st, kind, s, cor, count, key, cache, other);
+    this.newAlert(r, st, kind, s, cor, count, key, cache, other, flow);
   }
 
   /**
@@ -949,11 +963,11 @@ export class RuleEngine {
     foundKey: string,
     cache: unknown[] | null,
     other: unknown,
+    flow: FlowLike,
   ): void {
     const windows = st.windows;
     const slot = st.windowSlot;
     let key = foundKey;
-    const flow = s.flow;
     const alert: RuleAlert = {
       rule: r.meta,
       count: 1,
@@ -971,7 +985,7 @@ export class RuleEngine {
       alert.correlation = { type: cor.type, groupBy, count, timespanMs: cor.timespanMs };
     }
     if (windows !== null) {
-      if (key === '') key = (st.suppressKey as KeyBuilder).key(s);
+      if (key === '') key = (st.suppressKey as KeyBuilder).key(s, flow);
       if (windows.size >= this.maxKeys) {
         const oldest = windows.entries().next().value;
         if (oldest !== undefined) {
