@@ -11,7 +11,7 @@ function lcg(seed: number): () => number {
 }
 
 describe('NumberSet behaves like a Map<number, time> in first-sighting order', () => {
-  it('find / add / drop stale / drop first / clear, through growth and compaction', () => {
+  it('find / add / findOrAdd / drop stale / drop first / clear, through growth and compaction', () => {
     for (const seed of [1, 2, 3]) {
       const rnd = lcg(seed);
       const set = new NumberSet();
@@ -30,10 +30,21 @@ describe('NumberSet behaves like a Map<number, time> in first-sighting order', (
                 : pick < 0.95
                   ? -Math.floor(rnd() * 50) / 4
                   : -0;
-          const pos = set.find(v);
-          expect(pos >= 0).toBe(model.has(v));
-          // add() may compact into new arrays: read `times` after it.
-          const at = pos >= 0 ? pos : set.add(v);
+          let at: number;
+          if (rnd() < 0.5) {
+            const pos = set.find(v);
+            expect(pos >= 0).toBe(model.has(v));
+            // add() may compact into new arrays: read `times` after it.
+            at = pos >= 0 ? pos : set.add(v);
+          } else {
+            // The one-walk form: the same position for a member, a new one (the set grows by one) otherwise.
+            const before = set.size;
+            const known = set.find(v);
+            at = set.findOrAdd(v);
+            if (known >= 0) expect(at).toBe(known);
+            expect(set.size - before).toBe(model.has(v) ? 0 : 1);
+            expect(set.find(v)).toBe(at);
+          }
           set.times[at] = t;
           model.set(v, t);
         } else if (r < 0.9) {

@@ -57,6 +57,36 @@ export class NumberSet {
   }
 
   /**
+   * The log position of `v`, added at the end of the first-sighting order when it is not (or no longer) in the set:
+   * `find`, then `add` when absent, with one walk of the index instead of two (an address sweep adds a new value on
+   * almost every event). The caller sets the time, as after `add`.
+   */
+  findOrAdd(v: number): number {
+    if (this.tail === this.keys.length) {
+      // Full: add() compacts first, which rebuilds the index.
+      const pos = this.find(v);
+      return pos >= 0 ? pos : this.add(v);
+    }
+    const index = this.index;
+    const keys = this.keys;
+    const mask = this.mask;
+    for (let c = NumberSet.hash(v) & mask; ; c = (c + 1) & mask) {
+      const cell = index[c] as number;
+      if (cell !== 0 && keys[cell - 1] !== v) continue;
+      // A live entry: found. Else the value is new here: an empty cell takes it, or its deleted entry's cell is
+      // pointed at the new entry (as in add).
+      if (cell !== 0 && !Number.isNaN(this.times[cell - 1])) return cell - 1;
+      const pos = this.tail++;
+      keys[pos] = v;
+      this.times[pos] = 0;
+      this.size++;
+      index[c] = pos + 1;
+      if (cell === 0) this.used++;
+      return pos;
+    }
+  }
+
+  /**
    * Adds `v` (not in the set) at the end of the first-sighting order; returns its log position, whose time the caller
    * sets (`times[pos]`: a time passed to a call that is not inlined would be boxed, one allocation per value).
    */

@@ -845,8 +845,7 @@ export class RuleEngine {
       nums.times[g.lastSlot] = t;
       return -1;
     }
-    let slot = nums.find(v);
-    if (slot < 0) slot = nums.add(v);
+    const slot = nums.findOrAdd(v);
     nums.times[slot] = t;
     g.lastValue = v;
     g.lastSlot = slot;
