@@ -15,9 +15,10 @@
  * `--pressure KB` walks KB of unrelated memory between transactions, standing in for what the pipeline touches
  * between two transactions (packets, flow table, reassembly and parser state). With it the engine's cost grows far
  * beyond its own instructions: its per-group state no longer stays in the L1 cache (docs/benchmarks.md, "cache
- * pressure").
+ * pressure"). `--batch N` walks the pressure of N transactions at once and then evaluates the N back to back: what
+ * evaluating rules once per packet batch would do to that growth.
  *
- *   npm run -s bench:rules-replay -- [--passes 10] [--pressure KB] [--rules-file F.yml] [REGEX ...]
+ *   npm run -s bench:rules-replay -- [--passes 10] [--pressure KB] [--batch N] [--rules-file F.yml] [REGEX ...]
  *
  * Each REGEX is one variant: the bundled rules (and those of --rules-file) whose id matches it (`^$`: none).
  * Default variants: none and all. Prints one JSON document: per variant, min and median ns per transaction over the
@@ -40,6 +41,7 @@ const { values, positionals } = parseArgs({
   options: {
     passes: { type: 'string', default: '10' },
     pressure: { type: 'string', default: '0' },
+    batch: { type: 'string', default: '1' },
     'rules-file': { type: 'string', multiple: true, default: [] },
   },
 });
@@ -49,6 +51,8 @@ const passes = Number(values.passes);
 if (!Number.isInteger(passes) || passes <= WARM_UP_PASSES) throw new Error(`--passes must be > ${WARM_UP_PASSES}`);
 const pressureKB = Number(values.pressure);
 if (!Number.isInteger(pressureKB) || pressureKB < 0) throw new Error('--pressure must be an integer ≥ 0 (KB)');
+const batch = Number(values.batch);
+if (!Number.isInteger(batch) || batch < 1) throw new Error('--batch must be an integer ≥ 1');
 // The decompressed copy `npm run bench` keeps (run it once first).
 const file = join(tmpdir(), 'otwatch-bench', 'modbus_big.pcap');
 
@@ -95,18 +99,21 @@ for (let pass = 0; pass < passes; pass++) {
     const engine = new RuleEngine(v.set, { alert: () => undefined });
     const s = new ModbusTxSubject();
     const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) {
-      const tx = txs[i] as ModbusTransaction;
-      const slot = slots[i & 7] as Uint8Array;
-      slot.set(requests[i] as Uint8Array);
-      tx.reqBuf = slot;
-      for (let k = 0; k < linesPerTx; k++) {
+    for (let first = 0; first < n; first += batch) {
+      const end = Math.min(n, first + batch);
+      for (let k = linesPerTx * (end - first); k > 0; k--) {
         junkSum += junk[junkAt] as number;
         junk[junkAt] = k;
         junkAt = (junkAt + 16) & junkMask;
       }
-      s.set(tx, flows[i] as FlowLike, null);
-      engine.evaluate(K_MODBUS_TX, s);
+      for (let i = first; i < end; i++) {
+        const tx = txs[i] as ModbusTransaction;
+        const slot = slots[i & 7] as Uint8Array;
+        slot.set(requests[i] as Uint8Array);
+        tx.reqBuf = slot;
+        s.set(tx, flows[i] as FlowLike, null);
+        engine.evaluate(K_MODBUS_TX, s);
+      }
     }
     engine.flush();
     v.ns.push(Number(process.hrtime.bigint() - start) / n);
@@ -121,6 +128,7 @@ const report = {
   transactions: n,
   passes,
   pressureKB,
+  batch,
   // Printed so the pressure loop cannot be optimized away.
   pressureChecksum: junkSum,
   variants: variants.map((v) => {
