@@ -54,10 +54,11 @@ const MAX_PARSED = 1024;
 /** Facts of the certificate (or chain) `bytes`; null for no bytes. Each call returns its own object. */
 export function parseCertificate(bytes: Uint8Array): CertificateFacts | null {
   if (bytes.length === 0) return null;
-  const thumbprint = createHash('sha1').update(leafOf(bytes)).digest('hex');
+  const leaf = leafOf(bytes);
+  const thumbprint = createHash('sha1').update(leaf).digest('hex');
   const hit = parsed.get(thumbprint);
   if (hit !== undefined && Buffer.compare(hit.der, bytes) === 0) return { ...hit.facts };
-  const facts = parseUncached(bytes, thumbprint);
+  const facts = parseUncached(bytes, leaf, thumbprint);
   if (parsed.size >= MAX_PARSED) parsed.clear();
   parsed.set(thumbprint, { der: Uint8Array.from(bytes), facts });
   return { ...facts };
@@ -69,8 +70,7 @@ function leafOf(bytes: Uint8Array): Uint8Array {
   return leafLen > 0 && leafLen <= bytes.length ? bytes.subarray(0, leafLen) : bytes;
 }
 
-function parseUncached(bytes: Uint8Array, thumbprint: string): CertificateFacts {
-  const leaf = leafOf(bytes);
+function parseUncached(bytes: Uint8Array, leaf: Uint8Array, thumbprint: string): CertificateFacts {
   try {
     const cert = new X509Certificate(leaf);
     const uri = /URI:([^,\s]+)/.exec(cert.subjectAltName ?? '');

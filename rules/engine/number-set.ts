@@ -57,15 +57,15 @@ export class NumberSet {
   }
 
   /**
-   * The log position of `v`, added at the end of the first-sighting order when it is not (or no longer) in the set:
-   * `find`, then `add` when absent, with one walk of the index instead of two (an address sweep adds a new value on
-   * almost every event). The caller sets the time, as after `add`.
+   * The log position of `v`, added at the end of the first-sighting order when it is not (or no longer) in the set,
+   * in one walk of the index (an address sweep adds a new value on almost every event). The caller sets the time.
    */
   findOrAdd(v: number): number {
     if (this.tail === this.keys.length) {
-      // Full: add() compacts first, which rebuilds the index.
+      // Full: a member keeps its position; for a new value, compact first (it rebuilds the index) to make room.
       const pos = this.find(v);
-      return pos >= 0 ? pos : this.add(v);
+      if (pos >= 0) return pos;
+      this.compact(this.size + 1);
     }
     const index = this.index;
     const keys = this.keys;
@@ -73,11 +73,13 @@ export class NumberSet {
     for (let c = NumberSet.hash(v) & mask; ; c = (c + 1) & mask) {
       const cell = index[c] as number;
       if (cell !== 0 && keys[cell - 1] !== v) continue;
-      // A live entry: found. Else the value is new here: an empty cell takes it, or its deleted entry's cell is
-      // pointed at the new entry (as in add).
+      // A live entry: found. Else the value is new: an empty cell takes it, or its deleted entry's cell is pointed at
+      // the new entry (a value has at most one cell). The index has twice the log's capacity and at most one cell per
+      // log position: it is never over half full.
       if (cell !== 0 && !Number.isNaN(this.times[cell - 1])) return cell - 1;
       const pos = this.tail++;
       keys[pos] = v;
+      // Live (not NaN) until the caller sets the time.
       this.times[pos] = 0;
       this.size++;
       index[c] = pos + 1;
@@ -91,29 +93,7 @@ export class NumberSet {
    * sets (`times[pos]`: a time passed to a call that is not inlined would be boxed, one allocation per value).
    */
   add(v: number): number {
-    if (this.tail === this.keys.length) this.compact(this.size + 1);
-    const pos = this.tail++;
-    this.keys[pos] = v;
-    // Live (not NaN) until the caller sets the time.
-    this.times[pos] = 0;
-    this.size++;
-    const index = this.index;
-    const mask = this.mask;
-    for (let c = NumberSet.hash(v) & mask; ; c = (c + 1) & mask) {
-      const cell = index[c] as number;
-      if (cell === 0) {
-        index[c] = pos + 1;
-        this.used++;
-        break;
-      }
-      // The value's old cell (its entry was deleted): point it at the new entry.
-      if (this.keys[cell - 1] === v) {
-        index[c] = pos + 1;
-        break;
-      }
-    }
-    // The index has twice the log's capacity and at most one cell per log position: never over half full.
-    return pos;
+    return this.findOrAdd(v);
   }
 
   /** Deletes the values last seen more than `timespanMs` before `t`; returns how many. */
