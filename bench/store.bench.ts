@@ -12,7 +12,7 @@
  *   npm run -s bench:store [-- --alerts 10000000 --enterprises 2000 --backends sqlite,postgres]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -144,11 +144,27 @@ async function fill(url: string): Promise<number> {
   return messages;
 }
 
+/** The server processes whose CPU the timed ingest also measures (root pids; their descendants count too). */
+interface Servers {
+  nats: number | undefined;
+  postgres: number | null;
+}
+
+interface IngestTimes {
+  sec: number;
+  cpu: number;
+  mainCpu: number;
+  /** CPU seconds of nats-server and of PostgreSQL's processes (null when not running) over the same window. */
+  natsCpu: number | null;
+  postgresCpu: number | null;
+}
+
 async function ingest(
   url: string,
   store: CollectorStore | null,
   messages: number,
-): Promise<{ sec: number; cpu: number; mainCpu: number }> {
+  servers: Servers,
+): Promise<IngestTimes> {
   const nc = await connect({ servers: url });
   let consumerName: string | undefined;
   if (store === null) {
@@ -172,6 +188,8 @@ async function ingest(
   if (PIN !== null) pinTo(String(PIN));
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuSec();
+  const nats0 = treeCpuSec(servers.nats);
+  const postgres0 = treeCpuSec(servers.postgres);
   const t0 = performance.now();
   await consumer.start();
   while (consumer.stats.accepted < messages) {
@@ -182,9 +200,53 @@ async function ingest(
   if (unpinned !== null) pinTo(unpinned);
   const c = process.cpuUsage(cpu0);
   const mainCpu = mainThreadCpuSec() - main0;
+  const natsCpu = difference(treeCpuSec(servers.nats), nats0);
+  const postgresCpu = difference(treeCpuSec(servers.postgres), postgres0);
   await consumer.stop();
   await nc.close();
-  return { sec, cpu: (c.user + c.system) / 1e6, mainCpu };
+  return { sec, cpu: (c.user + c.system) / 1e6, mainCpu, natsCpu, postgresCpu };
+}
+
+function difference(after: number | null, before: number | null): number | null {
+  return after === null || before === null ? null : after - before;
+}
+
+/** utime + stime (seconds) of one /proc stat line, and its parent pid. */
+function statOf(path: string): { ppid: number; cpu: number } | null {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / 100 };
+  } catch {
+    return null; // the process ended between the listing and the read
+  }
+}
+
+/**
+ * CPU seconds of a process and all its live descendants (Linux /proc): nats-server is one process, PostgreSQL a
+ * postmaster with a backend per connection plus its writer and WAL processes. On the 2-core bench machine these
+ * servers share the CPU the collector is not pinned to, so their cost per alert says which side limits the wall rate.
+ */
+function treeCpuSec(root: number | null | undefined): number | null {
+  if (root === null || root === undefined) return null;
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const stat = statOf(`/proc/${pid}/stat`);
+    if (stat !== null) stats.set(pid, stat);
+  }
+  let total = 0;
+  for (const [pid, stat] of stats) {
+    // Walk up to the root (or to init): counted if the root is an ancestor or the process itself.
+    for (let at: number | undefined = pid; at !== undefined && at > 1; at = stats.get(at)?.ppid) {
+      if (at === root) {
+        total += stat.cpu;
+        break;
+      }
+    }
+  }
+  return total;
 }
 
 /**
@@ -261,13 +323,14 @@ for (const backend of (values.backends ?? '').split(',').filter(Boolean)) {
     const messages = await fill(nats.url);
     const fillSec = (performance.now() - t0) / 1000;
     process.stderr.write(`${backend}: ${N} alerts in ${messages} messages published in ${fillSec.toFixed(1)} s\n`);
-    const noStore = values['no-store'] === true ? await ingest(nats.url, null, messages) : null;
+    const servers: Servers = { nats: nats.pid, postgres: pg?.serverPid() ?? null };
+    const noStore = values['no-store'] === true ? await ingest(nats.url, null, messages, servers) : null;
     if (noStore !== null) {
       process.stderr.write(
         `${backend}: without the store ${Math.round(N / noStore.sec)} alerts/s, ${Math.round(N / noStore.cpu)} per cpu-s\n`,
       );
     }
-    const { sec, cpu, mainCpu } = await ingest(nats.url, store, messages);
+    const { sec, cpu, mainCpu, natsCpu, postgresCpu } = await ingest(nats.url, store, messages, servers);
     const stats = await store.stats();
     if (stats.alerts !== N + PREFILL) {
       throw new Error(`${backend}: ${stats.alerts} alerts stored, expected ${N + PREFILL}`);
@@ -290,6 +353,11 @@ for (const backend of (values.backends ?? '').split(',').filter(Boolean)) {
       ingestAlertsPerCpuSec: Math.round(N / cpu),
       /** Where the CPU went, in µs per alert: the main thread (pull, validation, rows) and all other threads. */
       cpuUsPerAlert: { main: Math.round((mainCpu * 1e6) / N), otherThreads: Math.round(((cpu - mainCpu) * 1e6) / N) },
+      /** The servers' CPU over the same window, µs per alert (not pinned; they share the other CPUs). */
+      serverCpuUsPerAlert: {
+        nats: natsCpu === null ? null : Math.round((natsCpu * 1e6) / N),
+        postgres: postgresCpu === null ? null : Math.round((postgresCpu * 1e6) / N),
+      },
       storeMB: Math.round(stats.bytes / 1e6),
       latestAlertsMs: latest,
       inventoryMs: inventory,

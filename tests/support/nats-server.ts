@@ -22,6 +22,8 @@ export interface NatsServerHandle {
   readonly port: number;
   readonly storeDir: string;
   readonly configFile: string;
+  /** The running server's process id (undefined while stopped): benchmarks read its CPU time from /proc. */
+  readonly pid: number | undefined;
   /** Last lines the server wrote (for failure messages). */
   log(): string;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. */
@@ -98,6 +100,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     port,
     storeDir,
     configFile,
+    get pid() {
+      return child?.pid;
+    },
     log: () => lines.join('\n'),
     stop,
     start,

@@ -17,6 +17,8 @@ export interface PostgresHandle {
   createDatabase(name?: string): Promise<string>;
   /** The server's log so far (for failure messages). */
   log(): string;
+  /** The postmaster's process id (the first line of its `postmaster.pid`); its backends are its children. */
+  serverPid(): number;
   /** Stops the server and removes its directory. */
   dispose(): Promise<void>;
 }
@@ -93,6 +95,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       return `postgres://postgres@127.0.0.1:${port}/${db}`;
     },
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    serverPid: () => Number.parseInt(readFileSync(join(data, 'postmaster.pid'), 'utf8'), 10),
     async dispose(): Promise<void> {
       if (stopped) return;
       stopped = true;
