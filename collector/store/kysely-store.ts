@@ -18,7 +18,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { SUBJECT_TOKEN } from '../../protocols/wire/messages.ts';
-import { alertRowsJson } from './alert-rows-json.ts';
 import { RegistryConflictError, StoreInputError } from './errors.ts';
 import {
   assignAlertUids,
@@ -30,6 +29,7 @@ import {
   type SensorUpdate,
 } from './ingest-rows.ts';
 import { runMigrations } from './migrations.ts';
+import { ALERT_ARRAY_COLUMNS, alertArrays } from './pg-alert-arrays.ts';
 import type { AlertsTable, Database } from './schema.ts';
 import type { SqliteRowWriter } from './sqlite-rows.ts';
 import { type Backend, withWriteTransaction } from './transaction.ts';
@@ -81,6 +81,11 @@ export interface KyselyStoreOptions {
 export const ROLES: readonly Role[] = ['province-admin', 'province-analyst', 'enterprise', 'assessor'];
 
 const HOUR_MS = 3_600_000;
+/**
+ * Alerts per PostgreSQL insert statement: about 8 MB of parameters at 2 kB per alert, bounded so one batch does not
+ * build one huge message (the consumer's batches hold up to 4,000 alerts).
+ */
+const PG_ALERTS_PER_INSERT = 4000;
 const DAY_MS = 86_400_000;
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -314,6 +319,21 @@ export class KyselyStore implements CollectorStore {
     return result.rows;
   }
 
+  /**
+   * PostgreSQL bulk alert insert: one binary array parameter per column, `INSERT … SELECT * FROM unnest(…)`
+   * (pg-binary-arrays.ts says why binary, not the JSON parameter the other tables use). Returns the uids of the rows
+   * that were new.
+   */
+  private async insertAlertArrays(tx: Kysely<Database>, alerts: readonly PendingAlert[]): Promise<{ uid: string }[]> {
+    const arrays = alertArrays(alerts);
+    const columns = sql.join(ALERT_ARRAY_COLUMNS.map((c) => sql.ref(c.name)));
+    const params = sql.join(ALERT_ARRAY_COLUMNS.map((c, i) => sql`${arrays[i]}::${sql.raw(c.type)}`));
+    const result = await sql<{ uid: string }>`insert into alerts (${columns})
+      select * from unnest(${params})
+      on conflict (sensor_id, event_id) do nothing returning uid`.execute(tx);
+    return result.rows;
+  }
+
   /** Splits rows so one statement stays under the bound-parameter limit. */
   private chunks<T extends object>(rows: T[]): T[][] {
     const first = rows[0];
@@ -348,7 +368,8 @@ export class KyselyStore implements CollectorStore {
   private async writePrepared(tx: Kysely<Database>, p: PreparedIngest): Promise<IngestResult[]> {
     // The SQLite row writer binds event bytes directly; the Kysely paths bind the text.
     if (this.sqliteRows === null) {
-      materializeEvents(p);
+      // PostgreSQL's insert sends the event bytes as they are (pg-alert-arrays.ts); the generic path binds text.
+      if (this.backend !== 'postgres') materializeEvents(p);
       // The Kysely paths learn which rows were new from the uids the insert returns, so the rows need theirs now;
       // the SQLite row writer makes each one as it binds the row (see assignAlertUids).
       assignAlertUids(p, Date.now());
@@ -428,25 +449,26 @@ export class KyselyStore implements CollectorStore {
     // The other paths learn what was new from the uids the insert returns.
     const byUid = new Map<string, PendingAlert>();
     if (this.sqliteRows === null) for (const a of alerts) byUid.set(a.row.uid, a);
-    for (const chunk of this.sqliteRows !== null ? [] : this.chunks(alerts.map((a) => a.row))) {
-      const rows =
-        this.backend === 'postgres'
-          ? await this.jsonInsertText<{ uid: string }>(
-              tx,
-              'alerts',
-              // The events go in as they are, not escaped again (alert-rows-json.ts says why).
-              alertRowsJson(chunk),
-              sql`on conflict (sensor_id, event_id) do nothing returning uid`,
-            )
-          : await tx
-              .insertInto('alerts')
-              .values(chunk)
-              .onConflict((oc) => oc.columns(['sensor_id', 'event_id']).doNothing())
-              .returning('uid')
-              .execute();
-      for (const r of rows) {
-        const a = byUid.get(r.uid);
-        if (a !== undefined) inserted.push(a);
+    if (this.backend === 'postgres') {
+      for (let i = 0; i < alerts.length; i += PG_ALERTS_PER_INSERT) {
+        const rows = await this.insertAlertArrays(tx, alerts.slice(i, i + PG_ALERTS_PER_INSERT));
+        for (const r of rows) {
+          const a = byUid.get(r.uid);
+          if (a !== undefined) inserted.push(a);
+        }
+      }
+    } else if (this.sqliteRows === null) {
+      for (const chunk of this.chunks(alerts.map((a) => a.row))) {
+        const rows = await tx
+          .insertInto('alerts')
+          .values(chunk)
+          .onConflict((oc) => oc.columns(['sensor_id', 'event_id']).doNothing())
+          .returning('uid')
+          .execute();
+        for (const r of rows) {
+          const a = byUid.get(r.uid);
+          if (a !== undefined) inserted.push(a);
+        }
       }
     }
     for (const a of alerts) {
