@@ -30,6 +30,7 @@ import {
 } from './ingest-rows.ts';
 import { runMigrations } from './migrations.ts';
 import { ALERT_ARRAY_COLUMNS, alertArrays } from './pg-alert-arrays.ts';
+import { jsonWithoutNul } from './pg-nul.ts';
 import type { AlertsTable, Database } from './schema.ts';
 import type { SqliteRowWriter } from './sqlite-rows.ts';
 import { type Backend, withWriteTransaction } from './transaction.ts';
@@ -289,13 +290,12 @@ export class KyselyStore implements CollectorStore {
   }
 
   /**
-   * PostgreSQL bulk insert: the rows as one JSON parameter, `INSERT … SELECT * FROM json_populate_recordset(…)`.
-   * The statement stays small and constant whatever the row count. Column arrays (`unnest($1::text[], …)`, what
-   * STACK.md measured on small rows) make the client escape every element into PostgreSQL's array syntax in
-   * JavaScript: with alerts carrying 2 kB of evidence JSON that escaping and its garbage took most of the collector's
-   * CPU (measured: 2.3k alerts per collector cpu-s). `JSON.stringify` of the rows is native, and the server parses
-   * JSON faster than array literals. The table's own row type gives the columns and their types, so each row must
-   * hold every column (the `Row<…Table>` types make sure of it).
+   * PostgreSQL bulk insert of small rows (rollups, assets, changes, health, stats): the rows as one JSON parameter,
+   * `INSERT … SELECT * FROM json_populate_recordset(…)`. The statement stays small and constant whatever the row
+   * count, and `JSON.stringify` is native where `pg`'s text arrays are escaped in JavaScript. Alerts, with 2 kB of
+   * evidence each, go as binary column arrays instead (insertAlertArrays). U+0000, which PostgreSQL text cannot hold,
+   * becomes U+FFFD (pg-nul.ts). The table's own row type gives the columns and their types, so each row must hold
+   * every column (the `Row<…Table>` types make sure of it).
    */
   private async jsonInsert<R = unknown>(
     tx: Kysely<Database>,
@@ -303,16 +303,7 @@ export class KyselyStore implements CollectorStore {
     rows: object[],
     tail: RawBuilder<unknown>,
   ): Promise<R[]> {
-    return await this.jsonInsertText<R>(tx, table, JSON.stringify(rows), tail);
-  }
-
-  /** `jsonInsert` with the rows already as one JSON array text. */
-  private async jsonInsertText<R = unknown>(
-    tx: Kysely<Database>,
-    table: keyof Database,
-    rowsJson: string,
-    tail: RawBuilder<unknown>,
-  ): Promise<R[]> {
+    const rowsJson = jsonWithoutNul(JSON.stringify(rows));
     const result = await sql<R>`insert into ${sql.table(table)}
       select * from json_populate_recordset(null::${sql.table(table)}, ${rowsJson}::json)
       ${tail}`.execute(tx);

@@ -84,6 +84,11 @@ describe('binary arrays in a real PostgreSQL', () => {
     ]);
   });
 
+  it('stores a string with U+0000 (which PostgreSQL text cannot hold) with U+FFFD in its place', async () => {
+    const result = await client.query('select ($1::text[])[1] as t', [textArray(['rule\u0000title'])]);
+    expect(result.rows[0]).toEqual({ t: 'rule\uFFFDtitle' });
+  });
+
   it('is refused by the server when a byte string is not valid UTF-8', async () => {
     await expect(client.query('select $1::text[]', [textArray([new Uint8Array([0xff, 0xfe])])])).rejects.toThrow(
       /invalid byte sequence/,

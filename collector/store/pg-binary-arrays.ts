@@ -17,6 +17,8 @@
  * form (text: its UTF-8 bytes; int8 / int4: big-endian integers). All integers are big-endian.
  */
 
+import { withoutNul } from './pg-nul.ts';
+
 export const TEXT_OID = 25;
 export const INT8_OID = 20;
 export const INT4_OID = 23;
@@ -34,9 +36,11 @@ function writeHeader(buf: Buffer, count: number, elementOid: number): void {
 
 /**
  * A `text[]` of the given values: strings are written as UTF-8 (a lone surrogate becomes U+FFFD, as `Buffer`
- * writes it); byte arrays are taken as UTF-8 already (the server rejects invalid UTF-8 and NUL bytes).
+ * writes it; U+0000 becomes U+FFFD, see pg-nul.ts); byte arrays are taken as UTF-8 already (the server rejects invalid
+ * UTF-8 and NUL bytes: the callers' bytes are JSON checked with a fatal decoder, where a NUL can only be escaped).
  */
-export function textArray(values: readonly (string | Uint8Array)[]): Buffer {
+export function textArray(input: readonly (string | Uint8Array)[]): Buffer {
+  const values = input.map((v) => (typeof v === 'string' ? withoutNul(v) : v));
   let bytes = HEADER_BYTES + 4 * values.length;
   for (const v of values) bytes += typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.byteLength;
   const buf = Buffer.allocUnsafe(bytes);

@@ -211,6 +211,23 @@ export function describeStoreContract(harness: StoreHarness): void {
       );
     });
 
+    it('stores an alert whose texts carry U+0000 without failing the others in its batch', async () => {
+      await register(store);
+      const [hostile, plain] = alerts(A, 0, 2) as [ReturnType<typeof alertItem>, ReturnType<typeof alertItem>];
+      hostile.alert.rule = { ...hostile.alert.rule, id: 'rule\u0000x', title: 'title\u0000' };
+      const result = await store.ingest([message(A, 1, { alerts: [hostile, plain] })]);
+      expect(result?.alertsInserted).toBe(2);
+      const stored = await db.query<{ rule_id: string; rule_title: string }>(
+        `select rule_id, rule_title from alerts where sensor_id = 'sensA' order by rule_id`,
+      );
+      // PostgreSQL text cannot hold U+0000: it keeps U+FFFD in its place (pg-binary-arrays.ts); SQLite keeps it.
+      const nul = harness.backend === 'postgres' ? '\uFFFD' : '\u0000';
+      expect(stored).toEqual([
+        { rule_id: plain.alert.rule.id, rule_title: plain.alert.rule.title },
+        { rule_id: `rule${nul}x`, rule_title: `title${nul}` },
+      ]);
+    });
+
     it('counts duplicates inside one call and across concurrent calls exactly once', async () => {
       await register(store);
       const items = alerts(A, 0, 50);
