@@ -334,7 +334,7 @@ export function concatPrepared(list: PreparedIngest[]): PreparedIngest {
 }
 
 /** Alert columns whose values are strings (every other column is a number). */
-const ALERT_TEXT_COLUMNS = [
+export const ALERT_TEXT_COLUMNS = [
   'uid',
   'event_id',
   'enterprise_id',
@@ -348,7 +348,7 @@ const ALERT_TEXT_COLUMNS = [
   'client_ip',
   'server_ip',
 ] as const;
-const ALERT_NUMBER_COLUMNS = ['ts_ms', 'received_ms', 'server_port', 'count', 'drill'] as const;
+export const ALERT_NUMBER_COLUMNS = ['ts_ms', 'received_ms', 'server_port', 'count', 'drill'] as const;
 
 /**
  * A prepared batch's alerts by column, for the trip to the SQLite writer thread: the events (about 1.6 kB each, most

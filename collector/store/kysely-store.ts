@@ -440,13 +440,10 @@ export class KyselyStore implements CollectorStore {
     // The other paths learn what was new from the uids the insert returns.
     const byUid = new Map<string, PendingAlert>();
     if (this.sqliteRows === null) for (const a of alerts) byUid.set(a.row.uid, a);
+    let returned: { uid: string }[] = [];
     if (this.backend === 'postgres') {
       for (let i = 0; i < alerts.length; i += PG_ALERTS_PER_INSERT) {
-        const rows = await this.insertAlertArrays(tx, alerts.slice(i, i + PG_ALERTS_PER_INSERT));
-        for (const r of rows) {
-          const a = byUid.get(r.uid);
-          if (a !== undefined) inserted.push(a);
-        }
+        returned = returned.concat(await this.insertAlertArrays(tx, alerts.slice(i, i + PG_ALERTS_PER_INSERT)));
       }
     } else if (this.sqliteRows === null) {
       for (const chunk of this.chunks(alerts.map((a) => a.row))) {
@@ -456,11 +453,12 @@ export class KyselyStore implements CollectorStore {
           .onConflict((oc) => oc.columns(['sensor_id', 'event_id']).doNothing())
           .returning('uid')
           .execute();
-        for (const r of rows) {
-          const a = byUid.get(r.uid);
-          if (a !== undefined) inserted.push(a);
-        }
+        returned = returned.concat(rows);
       }
+    }
+    for (const r of returned) {
+      const a = byUid.get(r.uid);
+      if (a !== undefined) inserted.push(a);
     }
     for (const a of alerts) {
       const result = results[a.request];

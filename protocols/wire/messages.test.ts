@@ -123,6 +123,15 @@ describe('validateMessage', () => {
     expect(r.ok ? null : r.reason).toBe('identity_mismatch');
     const own = validateMessage('ot.v1.gd.e-1.s_1.alert', bytes({ ...msg, items: [{ ...alert, sensor: 's_1' }] }));
     expect(own.ok).toBe(true);
+    // A repeat count beyond the stores' 32-bit column is refused here, not by a failing store write.
+    for (const [count, ok] of [
+      [2_147_483_647, true],
+      [2_147_483_648, false],
+    ] as const) {
+      const item = { ...alert, sensor: 's_1', alert: { ...alert.alert, count } };
+      const r = validateMessage('ot.v1.gd.e-1.s_1.alert', bytes({ ...msg, items: [item] }));
+      expect(r.ok ? 'ok' : r.reason).toBe(ok ? 'ok' : 'schema');
+    }
   });
 });
 

@@ -78,7 +78,8 @@ export const AlertItemSchema = Type.Object(
           },
           { additionalProperties: true },
         ),
-        count: Type.Integer({ minimum: 1 }),
+        // Repeats folded into one alert; bounded by the stores' 32-bit column (a larger one failed its batch on PostgreSQL).
+        count: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
         matched: Type.Record(Type.String(), Type.Unknown()),
       },
       { additionalProperties: true },
