@@ -3,9 +3,10 @@
  * collector instances may pull from it at once; JetStream hands each message to one of them), validates every
  * message against the wire schemas and the subject it arrived on, hands valid ones to the store in batches (one
  * transaction per batch), and acknowledges them only after the store said the write is durable. A message that
- * fails validation is terminated (never redelivered), counted per reason, and logged once per sensor and reason; a
- * failed write naks the batch so it comes back (the store's writes are idempotent, so a partial earlier attempt or
- * a crash between write and ack cannot duplicate anything).
+ * fails validation is terminated (never redelivered), counted per reason, and logged once per sensor and reason. A
+ * failed batch write is retried message by message: what the store takes is acked, the rest is nak'ed to come back
+ * (the store's writes are idempotent, so a partial earlier attempt or a crash between write and ack cannot duplicate
+ * anything), and a message the working store still fails on its third delivery is terminated (`store_rejected`).
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { WireMessage } from '../../protocols/wire/messages.ts';
@@ -45,7 +46,12 @@ export interface IngestHandler {
   prepare?(envelope: IngestEnvelope): void;
 }
 
-export type IngestRejectReason = RejectReason | 'registry_mismatch';
+/**
+ * `registry_mismatch`: the handler refused the message (its sensor belongs to another enterprise). `store_rejected`:
+ * the store failed the message, written alone, on its third delivery while other writes succeeded (so the store was
+ * working and the message is what it cannot take); terminated so it does not come back and fail again for ever.
+ */
+export type IngestRejectReason = RejectReason | 'registry_mismatch' | 'store_rejected';
 
 export interface IngestStats {
   received: number;
@@ -86,15 +92,20 @@ export interface IngestOptions {
   maxLoggedRejections?: number;
 }
 
+/** Deliveries after which a message the working store still fails is terminated (`store_rejected`). */
+const POISON_DELIVERIES = 3;
+/** How recent a successful write must be for the store to count as working. */
+const POISON_WINDOW_MS = 10_000;
+const MAX_RETRY_DELAY_MS = 30_000;
+
 export class IngestConsumer {
   readonly stats: IngestStats = {
     received: 0,
     accepted: 0,
     redelivered: 0,
-    rejected: Object.fromEntries([...REJECT_REASONS, 'registry_mismatch'].map((r) => [r, 0])) as Record<
-      IngestRejectReason,
-      number
-    >,
+    rejected: Object.fromEntries(
+      [...REJECT_REASONS, 'registry_mismatch', 'store_rejected'].map((r) => [r, 0]),
+    ) as Record<IngestRejectReason, number>,
     handlerErrors: 0,
     batches: 0,
     lastStoredAtMs: null,
@@ -103,12 +114,14 @@ export class IngestConsumer {
   private stopped = false;
   private messages: { stop(): void } | null = null;
   private loop: Promise<void> | null = null;
-  private pending: { m: JsMsg; envelope: IngestEnvelope }[] = [];
+  private pending: Pending[] = [];
   private pendingItems = 0;
   private readonly inflight = new Set<Promise<void>>();
   /** Acks sent whose confirmation has not come back yet (stop() waits for them). */
   private readonly acking = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | null = null;
+  /** When a store write last succeeded (ms): tells a message the store cannot take from a store that is down. */
+  private lastWriteOkMs: number | null = null;
   private readonly log: (line: string) => void;
   private readonly batchSize: number;
   private readonly batchItems: number;
@@ -157,12 +170,25 @@ export class IngestConsumer {
   private accept(m: JsMsg): void {
     this.stats.received++;
     if (m.redelivered) this.stats.redelivered++;
+    const envelope = this.envelopeOf(m);
+    if (envelope === null) return;
+    this.pendingItems += envelope.message.items.length;
+    this.pending.push({ m, envelope });
+    if (this.timer === null) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.flush();
+      }, this.options.lingerMs ?? 20);
+    }
+  }
+
+  /** The validated and prepared envelope of a message, or null when it was rejected (and terminated). */
+  private envelopeOf(m: JsMsg): IngestEnvelope | null {
     const result = validateMessage(m.subject, m.data);
     if (!result.ok) {
       this.reject(m, result.reason, result.detail, result.subject);
-      return;
+      return null;
     }
-    this.pendingItems += result.message.items.length;
     const envelope: IngestEnvelope = {
       message: result.message,
       itemBytes: result.itemBytes,
@@ -179,13 +205,7 @@ export class IngestConsumer {
       // The batch write gets the message as it came and handles (or fails) it there.
       this.log(`could not prepare a message from ${m.subject}: ${(err as Error).message}`);
     }
-    this.pending.push({ m, envelope });
-    if (this.timer === null) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        void this.flush();
-      }, this.options.lingerMs ?? 20);
-    }
+    return envelope;
   }
 
   private reject(
@@ -225,37 +245,116 @@ export class IngestConsumer {
     if (this.stopped) await Promise.all(this.inflight);
   }
 
-  private async write(batch: { m: JsMsg; envelope: IngestEnvelope }[]): Promise<void> {
+  private async write(batch: Pending[]): Promise<void> {
     let refused: number[] = [];
     try {
       const result = await this.handler.handleBatch(batch.map((b) => b.envelope));
       refused = result?.refused ?? [];
     } catch (err) {
       this.stats.handlerErrors++;
-      this.log(`store failed, ${batch.length} messages will be redelivered: ${(err as Error).message}`);
-      for (const b of batch) b.m.nak(this.options.retryDelayMs ?? 1000);
+      if (batch.length > 1) await this.isolate(batch, err as Error);
+      else this.failed(batch, err as Error, this.storeWorks());
       return;
     }
+    this.lastWriteOkMs = Date.now();
     this.stats.batches++;
     const refusedSet = new Set(refused);
     const acks: Promise<unknown>[] = [];
     batch.forEach((b, i) => {
-      if (refusedSet.has(i)) {
-        this.reject(b.m, 'registry_mismatch', 'sensor registered to another enterprise', b.envelope.message);
-        return;
-      }
-      this.stats.accepted++;
-      const t = b.envelope.meta.storedAtMs;
-      if (this.stats.lastStoredAtMs === null || t > this.stats.lastStoredAtMs) this.stats.lastStoredAtMs = t;
-      // Acked after the durable write: a crash between the two redelivers the message, and the store's writes
-      // are idempotent by item id, so the second delivery changes nothing.
-      acks.push(b.m.ackAck().catch(() => b.m.ack()));
+      if (refusedSet.has(i)) this.refuse(b);
+      else acks.push(this.acknowledge(b));
     });
     // The batch's slot is free once the write is durable: waiting here for the server to confirm each ack (a round
     // trip per message) kept the next batch out of the store for that long and left the writer idle between
     // batches. The confirmations are still awaited, by stop().
-    const confirmed = Promise.all(acks);
+    this.confirmLater(Promise.all(acks));
+  }
+
+  /** A message the handler refused (its sensor belongs to another enterprise): terminated and counted. */
+  private refuse(b: Pending): void {
+    this.reject(b.m, 'registry_mismatch', 'sensor registered to another enterprise', b.envelope.message);
+  }
+
+  /**
+   * Counts a stored message and acks it. Acked after the durable write: a crash between the two redelivers the
+   * message, and the store's writes are idempotent by item id, so the second delivery changes nothing.
+   */
+  private acknowledge(b: Pending): Promise<unknown> {
+    this.stats.accepted++;
+    const t = b.envelope.meta.storedAtMs;
+    if (this.stats.lastStoredAtMs === null || t > this.stats.lastStoredAtMs) this.stats.lastStoredAtMs = t;
+    return b.m.ackAck().catch(() => b.m.ack());
+  }
+
+  private confirmLater(confirmed: Promise<unknown>): void {
     this.acking.add(confirmed);
     void confirmed.finally(() => this.acking.delete(confirmed));
   }
+
+  /**
+   * A batch the store failed as a whole: each message is written alone, from its bytes again (the handler's
+   * `prepare` may have dropped the parsed items). Nak-ing the whole batch, as before, brought one message the store
+   * cannot take (a value its column cannot hold, say) back with its batch for ever, and the good messages with it.
+   */
+  private async isolate(batch: Pending[], batchError: Error): Promise<void> {
+    const failed: Pending[] = [];
+    let error = batchError;
+    let stored = 0;
+    for (const b of batch) {
+      const envelope = this.envelopeOf(b.m);
+      if (envelope === null) continue; // rejected and terminated (it validated before: a changed schema)
+      const one = { m: b.m, envelope };
+      try {
+        await this.write1(one);
+        stored++;
+      } catch (e) {
+        failed.push(one);
+        error = e as Error;
+      }
+    }
+    this.failed(failed, error, stored > 0);
+  }
+
+  /**
+   * Messages the store failed. While the store works (other messages were stored alone beside them, or within the
+   * last POISON_WINDOW_MS), a message failing on its POISON_DELIVERIES-th delivery is what the store cannot take:
+   * terminated and counted as `store_rejected`, so it stops coming back. Otherwise (the store itself is failing: a
+   * lost connection, a full disk; or a first failure that may be passing) each is nak'ed, with a delay that doubles
+   * per delivery up to 30 s, and nothing is dropped.
+   */
+  private failed(messages: Pending[], error: Error, storeWorks: boolean): void {
+    if (messages.length === 0) return;
+    const retryMs = this.options.retryDelayMs ?? 1000;
+    let redelivered = 0;
+    for (const b of messages) {
+      const deliveries = b.m.info.deliveryCount;
+      if (storeWorks && deliveries >= POISON_DELIVERIES) {
+        // The store's message (e.g. a column's range), not the message's content: nothing of the payload in logs.
+        this.reject(b.m, 'store_rejected', error.message.slice(0, 200), b.envelope.message);
+        continue;
+      }
+      b.m.nak(Math.min(MAX_RETRY_DELAY_MS, retryMs * 2 ** Math.max(0, deliveries - 1)));
+      redelivered++;
+    }
+    if (redelivered > 0) this.log(`store failed, ${redelivered} messages will be redelivered: ${error.message}`);
+  }
+
+  /** True when a write succeeded within the last POISON_WINDOW_MS. */
+  private storeWorks(): boolean {
+    return this.lastWriteOkMs !== null && Date.now() - this.lastWriteOkMs < POISON_WINDOW_MS;
+  }
+
+  /** Writes one message as its own batch and acks it (or terminates it when refused); throws what the store threw. */
+  private async write1(b: Pending): Promise<void> {
+    const result = await this.handler.handleBatch([b.envelope]);
+    this.lastWriteOkMs = Date.now();
+    this.stats.batches++;
+    if (result?.refused?.includes(0)) this.refuse(b);
+    else this.confirmLater(this.acknowledge(b));
+  }
+}
+
+interface Pending {
+  m: JsMsg;
+  envelope: IngestEnvelope;
 }
