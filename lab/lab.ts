@@ -147,8 +147,11 @@ function buildNetwork(state: LabState, runDir: string): void {
     ip('netns', 'add', ns);
     state.namespaces.push(ns);
     writeState(runDir, state);
-    // Deleting the namespace deletes the veth pair with it.
     ip('link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    // Deleted by name on the way down: a namespace's deletion removes its veth pairs too, but later, in a kernel
+    // work queue, and `otlab down` must leave no link behind when it returns.
+    state.links.push(hostEnd);
+    writeState(runDir, state);
     noIpv6(hostEnd);
     ip('link', 'set', hostEnd, 'master', BRIDGE);
     ip('link', 'set', hostEnd, 'up');
@@ -280,17 +283,18 @@ export async function labDown(options: { runDir?: string } = {}): Promise<DownRe
     }
   }
   result.stopped = running.map((p) => p.name);
-  for (const ns of state.namespaces) {
+  // Links first, newest first (veth host ends, then the bridge): deleting a veth end deletes its pair at once.
+  for (const link of [...state.links].reverse()) {
     try {
-      ip('netns', 'del', ns);
-      result.namespaces.push(ns);
+      ip('link', 'del', link);
     } catch {
       // not there any more
     }
   }
-  for (const link of state.links) {
+  for (const ns of state.namespaces) {
     try {
-      ip('link', 'del', link);
+      ip('netns', 'del', ns);
+      result.namespaces.push(ns);
     } catch {
       // not there any more
     }
