@@ -41,7 +41,15 @@ function links(): string {
 beforeAll(async () => {
   if (!isRoot) return; // namespaces need root; the suite below is skipped then
   // Reuse the OPC UA certificates of earlier runs (key generation is the slow part of node-opcua's start).
-  [chain, state] = await Promise.all([startDrillChain(), labUp({ runDir, netns: true, pkiDir: defaultPkiDir() })]);
+  // Settled one by one: when one start fails, the other's handle must still reach afterAll (a chain whose handle was
+  // lost left its nats-server running after the test).
+  const [started, up] = await Promise.allSettled([
+    startDrillChain(),
+    labUp({ runDir, netns: true, pkiDir: defaultPkiDir() }),
+  ]);
+  if (started.status === 'fulfilled') chain = started.value;
+  if (up.status === 'fulfilled') state = up.value;
+  for (const r of [started, up]) if (r.status === 'rejected') throw r.reason;
 }, 120_000);
 
 afterAll(async () => {
