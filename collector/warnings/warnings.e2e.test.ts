@@ -310,7 +310,7 @@ afterAll(async () => {
   if (collector && collector.exitCode === null) collector.kill('SIGKILL');
   await watcher?.close().catch(() => undefined);
   await new Promise<void>((resolve) => (hookServer ? hookServer.close(() => resolve()) : resolve()));
-  await nats?.stop();
+  await nats?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
 
