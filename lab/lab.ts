@@ -121,12 +121,25 @@ function alive(p: LabProcess): boolean {
   }
 }
 
+/**
+ * True once the process has exited (gone, or a zombie). Not `alive`: right after the spawn, `ip netns exec` is
+ * exec'ing node in place, and while the process image is being replaced its command line reads empty, so `alive`
+ * said "exited" of a process that was starting (the lab e2e test failed with "hmi exited" and an empty log).
+ */
+function exited(p: LabProcess): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${p.pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
 async function waitReady(p: LabProcess, marker: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const text = existsSync(p.log) ? readFileSync(p.log, 'utf8') : '';
     if (text.includes(marker)) return;
-    if (!alive(p)) throw new Error(`otlab: ${p.name} exited:\n${text.slice(-2000)}`);
+    if (exited(p)) throw new Error(`otlab: ${p.name} exited:\n${text.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`otlab: ${p.name} not ready in ${timeoutMs} ms:\n${readFileSync(p.log, 'utf8').slice(-2000)}`);
