@@ -9,10 +9,12 @@
  * passes share JIT code with the rules passes in one process. docs/benchmarks.md ("Where a rule's cost goes")
  * has figures made with it.
  *
- *   npm run -s bench:rules-ab -- [--capture modbus_big] [--rounds 12] [--only REGEX] [--rules-file F.yml ...]
+ *   npm run -s bench:rules-ab -- [--capture modbus_big] [--rounds 12] [--only REGEX] [--rules-file F.yml ...] [--floor]
  *
  * Variants: `none` (no rules), `bundled` (every bundled rule, or those whose id matches --only), and one per
- * --rules-file (that file's rules alone). Prints one JSON document with, per variant, the minimum and median CPU
+ * --rules-file (that file's rules alone); with --floor, `floor`: the pipeline with the bundled set's RuleHook whose engine
+ * is replaced by modbus-rules-floor.ts, a hand-written lower bound of the Modbus pack's per-transaction work (Modbus
+ * captures only). Prints one JSON document with, per variant, the minimum and median CPU
  * seconds of passes 3.., the ratio none/variant on both, and the alerts of the last pass.
  */
 import { readFileSync } from 'node:fs';
@@ -20,8 +22,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildRuleSet, type CompiledRuleSet, compileRules } from '../rules/engine/compile.ts';
+import type { RuleEngine } from '../rules/engine/runtime.ts';
 import { loadRules } from '../rules/loader.ts';
 import { analyseFile } from '../sensor/analyse-file.ts';
+import { ModbusRulesFloor } from './modbus-rules-floor.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +33,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '12' },
     only: { type: 'string' },
     'rules-file': { type: 'string', multiple: true, default: [] },
+    floor: { type: 'boolean', default: false },
   },
 });
 
@@ -41,6 +46,8 @@ const file = join(tmpdir(), 'otwatch-bench', `${values.capture}.pcap`);
 interface Variant {
   name: string;
   set: CompiledRuleSet | null;
+  /** The `floor` variant: the bundled set's RuleHook, its engine replaced by the hand-written floor. */
+  floor?: true;
   cpu: number[];
   alerts: number;
 }
@@ -62,14 +69,32 @@ for (const path of values['rules-file'] ?? []) {
   variants.push({ name: basename(path), set: buildRuleSet(compiled.rules), cpu: [], alerts: 0 });
 }
 
+if (values.floor) {
+  variants.push({ name: 'floor', set: loaded.set, floor: true, cpu: [], alerts: 0 });
+  variants.push({ name: 'floor-deferred', set: loaded.set, floor: true, cpu: [], alerts: 0 });
+}
+
 for (let round = 0; round < rounds; round++) {
   for (const v of variants) {
     const start = process.cpuUsage();
-    const { pipeline, error } = await analyseFile(file, v.set === null ? {} : { rules: v.set });
+    let floor: ModbusRulesFloor | null = null;
+    const { pipeline, error } = await analyseFile(
+      file,
+      v.set === null ? {} : { rules: v.set },
+      v.floor
+        ? {
+            started: (p) => {
+              floor = new ModbusRulesFloor(v.name === 'floor-deferred');
+              // The hook's modules call `engine.wants / evaluate / flush / sweep` only: the floor implements those.
+              if (p.ruleHook !== null) p.ruleHook.engine = floor as unknown as RuleEngine;
+            },
+          }
+        : {},
+    );
     const used = process.cpuUsage(start);
     if (error) throw error;
     v.cpu.push((used.user + used.system) / 1e6);
-    v.alerts = pipeline.ruleHook?.engine.stats.alerts ?? 0;
+    v.alerts = (floor as ModbusRulesFloor | null)?.stats.alerts ?? pipeline.ruleHook?.engine.stats.alerts ?? 0;
   }
 }
 
